@@ -1,0 +1,138 @@
+/* plugin.h — the whole contract between the runtime and a connector or converter.
+ *
+ * One descriptor struct per plugin, listed in registry.c. The runtime never names a
+ * specific plugin; a plugin never touches the herder or the stores directly, only the
+ * task_* functions below. */
+#ifndef CD_PLUGIN_H
+#define CD_PLUGIN_H
+
+#include "config.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error codes returned by plugin callbacks (0 = success). A callback that fails sets
+ * a readable message with task_set_error() first. */
+enum cd_err {
+    CD_OK = 0,
+    CD_ERR_FATAL = -1,     /* the task goes FAILED with the message as its trace */
+    CD_ERR_RETRIABLE = -2, /* the runtime retries the call with backoff */
+    CD_ERR_CONFIG = -3,    /* bad configuration: FAILED, message names the key */
+};
+
+enum plugin_type { PLUGIN_SOURCE = 0, PLUGIN_SINK, PLUGIN_CONVERTER };
+
+/* Connect data: a value plus an optional Connect schema.
+ * - schema: Connect schema in JsonConverter envelope form, e.g. {"type":"int32","optional":false}
+ *   or {"type":"struct","fields":[...],"name":"..."}; NULL = schemaless. Owned.
+ * - value: jansson tree; NULL = null. Owned. Connect "bytes" values are jansson strings that
+ *   hold the raw bytes (json_stringn_nocheck), recognisable by their schema type "bytes".
+ *   int8..int64 are json integers, float/double json reals, struct/map json objects. */
+struct cd_data {
+    json_t *schema;
+    json_t *value;
+};
+
+void cd_data_clear(struct cd_data *d); /* decrefs both and sets them to NULL */
+
+/* One record on its way through the worker.
+ * Sink side: topic/partition/offset/timestamp/raw_* describe the consumed Kafka message
+ * (raw bytes borrowed from it, valid until put() returns); key/value are the converted data.
+ * Source side: the connector fills topic, key, value (and optionally partition, timestamp,
+ * headers, source_partition/source_offset, opaque); the runtime converts and produces. */
+struct cd_record {
+    char *topic;                /* owned */
+    int32_t partition;          /* -1 = let the partitioner choose (murmur2_random) */
+    int64_t offset;             /* sink: Kafka offset; source: -1 */
+    int64_t timestamp;          /* ms since epoch, -1 = none */
+    const void *raw_key;        /* sink: serialized key as consumed (borrowed) */
+    size_t raw_key_len;
+    const void *raw_value;      /* sink: serialized value as consumed (borrowed) */
+    size_t raw_value_len;
+    rd_kafka_headers_t *headers; /* owned, may be NULL */
+    struct cd_data key;
+    struct cd_data value;
+    json_t *source_partition;   /* source: Connect source partition map, owned, may be NULL */
+    json_t *source_offset;      /* source: Connect source offset map, owned, may be NULL */
+    void *opaque;               /* source: the connector's cookie, handed back to commit_record */
+    /* runtime-private */
+    void *rt_msg;
+    uint64_t rt_seq;
+    void *rt_tracker;
+};
+
+struct cd_record *cd_record_new(const char *topic); /* calloc'd, partition -1, offset -1, ts -1 */
+void cd_record_free(struct cd_record *r);            /* frees owned parts too; NULL ok */
+
+/* Runtime handle given to task callbacks. */
+struct task_ctx;
+
+const char *task_connector_name(const struct task_ctx *t);
+int task_id(const struct task_ctx *t);
+/* Sets the message shown as the task's trace when a callback returns an error. */
+void task_set_error(struct task_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Source tasks: the last committed offset map for a source partition; new ref or NULL. */
+json_t *task_offset_get(struct task_ctx *t, json_t *source_partition);
+/* 1 once the runtime asked the task to stop; long blocking calls should check it. */
+int task_stopping(const struct task_ctx *t);
+/* Logs through the connector logger with the "[connector NAME task N]" prefix. */
+void task_log(const struct task_ctx *t, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+struct connector_plugin {
+    const char *class_name;     /* fully qualified, as Kafka Connect lists it */
+    const char *const *aliases; /* NULL-ended extra names, may be NULL */
+    enum plugin_type type;      /* PLUGIN_SOURCE or PLUGIN_SINK */
+    const char *version;
+    const struct cfg_def *config; /* the plugin's own keys (common keys are the runtime's) */
+
+    /* Optional cross-key checks after the schema passed: add messages to errors
+     * (object key -> array of strings). Returns the number of errors added. */
+    int (*validate)(json_t *conf, json_t *errors);
+    /* Optional: task configs for at most max_tasks tasks (new array of objects).
+     * NULL callback = one task whose config is a copy of the connector config. */
+    json_t *(*task_configs)(json_t *conf, int max_tasks);
+
+    /* Task lifecycle: start gets the task config (borrowed, valid until stop) and returns
+     * its state in *state. stop is called once, from the task thread, after start succeeded. */
+    int (*task_start)(struct task_ctx *t, json_t *conf, void **state);
+    void (*task_stop)(void *state, struct task_ctx *t);
+
+    /* Source: fill up to max new records (cd_record_new) into recs; the runtime owns them.
+     * Returns the count (0 = nothing within timeout_ms) or a negative cd_err. */
+    int (*poll)(void *state, struct task_ctx *t, struct cd_record **recs, int max, int timeout_ms);
+    /* Source, optional: Kafka acknowledged r (called in produce order per partition). */
+    void (*commit_record)(void *state, struct task_ctx *t, const struct cd_record *r);
+
+    /* Sink, optional: partitions assigned. The sink may set .offset of each element to the
+     * offset it wants to start from (exactly-once sinks); RD_KAFKA_OFFSET_INVALID = committed. */
+    int (*open)(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *parts);
+    /* Sink, optional: partitions revoked (after a final flush). */
+    int (*close)(void *state, struct task_ctx *t, const rd_kafka_topic_partition_list_t *parts);
+    /* Sink: deliver a batch; records are borrowed until return. */
+    int (*put)(void *state, struct task_ctx *t, struct cd_record **recs, size_t n);
+    /* Sink, optional: make everything put so far durable. offsets holds, per partition, the
+     * next offset after the last record put; lower an entry (or set it to
+     * RD_KAFKA_OFFSET_INVALID) when less is durable. Only what is left is committed. */
+    int (*flush)(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets);
+};
+
+struct converter_plugin {
+    const char *class_name;
+    const char *const *aliases;
+    const char *version;
+    const struct cfg_def *config; /* keys after the "key.converter." / "value.converter." prefix */
+    /* conf: the converter's own keys (prefix stripped), borrowed. Returns state or NULL with err. */
+    void *(*create)(json_t *conf, int is_key, char *err, size_t errlen);
+    void (*destroy)(void *state);
+    /* Bytes -> Connect data (buf NULL = null). Fills out (caller clears). 0 or -1 with err. */
+    int (*to_connect)(void *state, const char *topic, const void *buf, size_t len,
+                      struct cd_data *out, char *err, size_t errlen);
+    /* Connect data -> bytes. *buf is malloc'd (caller frees), NULL for a null value. */
+    int (*from_connect)(void *state, const char *topic, const struct cd_data *in, void **buf,
+                        size_t *len, char *err, size_t errlen);
+};
+
+#endif

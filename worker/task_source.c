@@ -1,0 +1,288 @@
+/* task_source.c — the source task loop: poll the connector, convert, produce; a record's
+ * source offset becomes committable only once it and every record produced before it were
+ * acknowledged by Kafka (one FIFO in produce order), and reaches the offset store on the
+ * offset.flush.interval.ms cadence. */
+#include "converter.h"
+#include "kafka.h"
+#include "log.h"
+#include "stores.h"
+#include "task.h"
+#include "worker_config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SRC_POLL_MAX 1000
+#define SRC_MAX_INFLIGHT 50000
+
+struct inflight {
+    struct cd_record *r;
+    int acked;
+    rd_kafka_resp_err_t err;
+    struct inflight *next;
+};
+
+struct src {
+    struct task_ctx *t;
+    void *state;
+    rd_kafka_t *producer;
+    struct converter *kc, *vc;
+    struct inflight *head, *tail;
+    int ninflight;
+    json_t *committable; /* canonical partition key -> [partition, offset] */
+    char *last_topic;    /* topic tracking: avoid a status lookup per record */
+    int fatal;
+};
+
+static void src_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct inflight *f = m->_private;
+    f->acked = 1;
+    f->err = m->err;
+}
+
+static void src_track_topic(struct src *s, const char *topic)
+{
+    if (s->last_topic && !strcmp(s->last_topic, topic))
+        return;
+    free(s->last_topic);
+    s->last_topic = strdup(topic);
+    statstore_put_topic(s->t->w->status, s->t->conn, topic, s->t->id);
+}
+
+/* Pops acknowledged records from the head of the FIFO. */
+static void src_drain_acked(struct src *s)
+{
+    while (s->head && s->head->acked) {
+        struct inflight *f = s->head;
+        struct cd_record *r = f->r;
+        if (f->err && !s->fatal) {
+            task_set_error(s->t, "failed to send record to topic %s: %s", r->topic,
+                           rd_kafka_err2str(f->err));
+            s->fatal = 1;
+        } else if (!f->err) {
+            if (r->source_partition && r->source_offset) {
+                char *k = json_dumps(r->source_partition, JSON_COMPACT | JSON_SORT_KEYS);
+                json_object_set_new(s->committable, k,
+                                    json_pack("[O O]", r->source_partition, r->source_offset));
+                free(k);
+            }
+            src_track_topic(s, r->topic);
+            if (s->t->p->commit_record)
+                s->t->p->commit_record(s->state, s->t, r);
+        }
+        s->head = f->next;
+        if (!s->head)
+            s->tail = NULL;
+        s->ninflight--;
+        cd_record_free(r);
+        free(f);
+    }
+}
+
+static int src_flush_offsets(struct src *s)
+{
+    if (!json_object_size(s->committable))
+        return 0;
+    json_t *entries = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(s->committable, k, v) json_array_append(entries, v);
+    char err[512];
+    int timeout = (int)worker_int(s->t->w->wconf, "offset.flush.timeout.ms");
+    int rc = offstore_put(s->t->w->offsets, s->t->conn, entries, timeout, err, sizeof(err));
+    json_decref(entries);
+    if (rc) {
+        log_warn(LOGS_TASK, "[connector %s task %d] offset commit failed: %s", s->t->conn,
+                 s->t->id, err);
+        return -1;
+    }
+    json_object_clear(s->committable);
+    return 0;
+}
+
+static int src_serialize(struct src *s, struct cd_record *r, void **k, size_t *kl, void **v,
+                         size_t *vl)
+{
+    char err[1024];
+    *k = *v = NULL;
+    *kl = *vl = 0;
+    if (converter_from_connect(s->kc, r->topic, &r->key, k, kl, err, sizeof(err)) ||
+        converter_from_connect(s->vc, r->topic, &r->value, v, vl, err, sizeof(err))) {
+        free(*k);
+        task_set_error(s->t, "converting record for topic %s failed: %s", r->topic, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int src_produce(struct src *s, struct cd_record *r)
+{
+    void *k, *v;
+    size_t kl, vl;
+    if (!r->topic) {
+        task_set_error(s->t, "the connector returned a record without a topic");
+        return -1;
+    }
+    if (src_serialize(s, r, &k, &kl, &v, &vl))
+        return -1;
+    struct inflight *f = calloc(1, sizeof(*f));
+    f->r = r;
+    rd_kafka_headers_t *h = r->headers ? rd_kafka_headers_copy(r->headers) : NULL;
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            s->producer, RD_KAFKA_V_TOPIC(r->topic),
+            RD_KAFKA_V_PARTITION(r->partition >= 0 ? r->partition : RD_KAFKA_PARTITION_UA),
+            RD_KAFKA_V_KEY(k, kl), RD_KAFKA_V_VALUE(v, vl), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_TIMESTAMP(r->timestamp > 0 ? r->timestamp : 0), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE(f), RD_KAFKA_V_END);
+        if (!e)
+            break;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || s->t->stop) {
+            task_set_error(s->t, "cannot produce to %s: %s", r->topic, rd_kafka_err2str(e));
+            free(k);
+            free(v);
+            if (h)
+                rd_kafka_headers_destroy(h);
+            free(f);
+            return -1;
+        }
+        rd_kafka_poll(s->producer, 50); /* backpressure: wait for room */
+        src_drain_acked(s);
+    }
+    if (s->tail)
+        s->tail->next = f;
+    else
+        s->head = f;
+    s->tail = f;
+    s->ninflight++;
+    return 0;
+}
+
+/* Producer overrides: Kafka Connect's safe defaults, then the connector's producer.override.*. */
+static json_t *src_producer_overrides(json_t *conn_conf)
+{
+    json_t *o = json_pack("{ss ss}", "enable.idempotence", "true", "acks", "all");
+    const char *k;
+    json_t *v;
+    json_object_foreach(conn_conf, k, v) if (!strncmp(k, "producer.override.", 18))
+        json_object_set(o, k + 18, v);
+    return o;
+}
+
+static int src_open(struct src *s)
+{
+    char err[1024];
+    struct task_ctx *t = s->t;
+    s->kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
+    s->vc = s->kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
+                  : NULL;
+    if (!s->vc) {
+        task_set_error(t, "%s", err);
+        return -1;
+    }
+    json_t *over = src_producer_overrides(t->conn_conf);
+    rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "producer", over, err, sizeof(err));
+    json_decref(over);
+    if (!conf) {
+        task_set_error(t, "%s", err);
+        return -1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, src_on_delivery);
+    s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!s->producer) {
+        rd_kafka_conf_destroy(conf);
+        task_set_error(t, "cannot create producer: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int src_poll_once(struct src *s, struct cd_record **recs)
+{
+    int n = s->t->p->poll(s->state, s->t, recs, SRC_POLL_MAX, 100);
+    if (n == CD_ERR_RETRIABLE) {
+        task_sleep(s->t, 500);
+        return 0;
+    }
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (src_produce(s, recs[i])) {
+            for (int j = i; j < n; j++)
+                cd_record_free(recs[j]);
+            return -1;
+        }
+    return 0;
+}
+
+static void src_loop(struct src *s)
+{
+    struct task_ctx *t = s->t;
+    struct cd_record **recs = calloc(SRC_POLL_MAX, sizeof(*recs));
+    int64_t interval = worker_int(t->w->wconf, "offset.flush.interval.ms");
+    int64_t next_flush = task_now_ms() + interval;
+    while (!t->stop && !s->fatal) {
+        if (t->paused && task_wait_unpaused(t))
+            break;
+        if (s->ninflight >= SRC_MAX_INFLIGHT)
+            rd_kafka_poll(s->producer, 50);
+        else if (src_poll_once(s, recs)) {
+            task_fail_with(t, "the task's poll failed");
+            break;
+        }
+        rd_kafka_poll(s->producer, 0);
+        src_drain_acked(s);
+        if (task_now_ms() >= next_flush) {
+            src_flush_offsets(s);
+            next_flush = task_now_ms() + interval;
+        }
+    }
+    if (s->fatal)
+        task_fail_with(t, "producing failed");
+    free(recs);
+}
+
+static void src_close(struct src *s)
+{
+    if (s->producer) {
+        int grace = (int)worker_int(s->t->w->wconf, "task.shutdown.graceful.timeout.ms");
+        rd_kafka_flush(s->producer, grace);
+        rd_kafka_poll(s->producer, 0);
+        src_drain_acked(s);
+        src_flush_offsets(s);
+        /* Records never acknowledged are dropped here; their offsets were not committed, so
+         * they are produced again after a restart (at-least-once). */
+        while (s->head) {
+            s->head->acked = 1;
+            s->head->err = RD_KAFKA_RESP_ERR__DESTROY;
+            s->fatal = 1;
+            src_drain_acked(s);
+        }
+        rd_kafka_destroy(s->producer);
+    }
+    converter_free(s->kc);
+    converter_free(s->vc);
+    json_decref(s->committable);
+    free(s->last_topic);
+}
+
+void task_source_run(struct task_ctx *t)
+{
+    struct src s = {.t = t, .committable = json_object()};
+    if (src_open(&s)) {
+        task_fail_with(t, "the task could not be configured");
+        src_close(&s);
+        return;
+    }
+    if (t->p->task_start(t, t->task_conf, &s.state)) {
+        task_fail_with(t, "the task failed to start");
+        src_close(&s);
+        return;
+    }
+    task_report(t, t->paused ? "PAUSED" : "RUNNING", NULL);
+    src_loop(&s);
+    src_close(&s);
+    t->p->task_stop(s.state, t);
+}
