@@ -22,7 +22,7 @@ ASAN_OBJ = $(LIB_SRC:%.c=$(B)/asan/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 ASAN_BIN = $(UNIT_SRC:tests/%.c=$(B)/asan-tests/%)
 
-.PHONY: all run test bench clean deps unit unit-asan integration asan
+.PHONY: all run test bench clean deps unit unit-asan integration asan docs
 all: $(B)/connectd
 
 deps:
@@ -66,6 +66,7 @@ integration: $(B)/connectd $(B)/asan/connectd
 test:
 	bash scripts/install-deps.sh
 	$(MAKE) all
+	bash scripts/gen-docs.sh --check
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) integration
@@ -77,6 +78,9 @@ run: deps
 bench: deps
 	$(MAKE) all
 	bash scripts/bench.sh
+
+docs: $(B)/connectd
+	bash scripts/gen-docs.sh
 
 clean:
 	rm -rf $(B)

@@ -326,11 +326,18 @@ void herder_reconcile(struct herder *h, const char *name)
     json_t *committed = json_object_get(snap, "tasks");
     json_t *desired = !strcmp(c->target, "STOPPED") ? json_array() : desired_task_configs(c);
     char err[512];
-    /* Leader's job (every worker is its own leader until the group protocol lands). */
-    if (!json_equal(desired, committed) &&
-        cfgstore_put_tasks(h->cs, name, desired, err, sizeof(err)))
+    /* Leader's job (every worker is its own leader until the group protocol lands). Tasks
+     * start when the commit record comes back, so every worker starts the same configs. */
+    if (!json_equal(desired, committed)) {
+        int rc = cfgstore_put_tasks(h->cs, name, desired, err, sizeof(err));
+        json_decref(desired);
+        if (!rc) {
+            json_decref(snap);
+            return;
+        }
         log_error(LOGS_HERDER, "connector %s: cannot write task configs: %s", name, err);
-    json_decref(desired);
+    } else
+        json_decref(desired);
     if (!c->task_configs || !json_equal(c->task_configs, committed)) {
         stop_tasks(h, c, 0);
         if (strcmp(c->target, "STOPPED"))

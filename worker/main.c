@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+int docs_main(void); /* docs.c */
+
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -227,6 +229,8 @@ int main(int argc, char **argv)
         return worker_main(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "distributed"))
         return worker_main(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "docs"))
+        return docs_main();
     if (!strcmp(cmd, "dev-kafka"))
         return devkafka_main(argc - 1, argv + 1);
     fprintf(stderr, "connectd: unknown command '%s'\n\n", cmd);
