@@ -145,9 +145,11 @@ static int open_kafka(struct clog *c, json_t *wconf, int partitions, int replica
     json_t *pover = json_pack("{ss ss}", "enable.idempotence", "true", "acks", "all");
     char gid[96];
     snprintf(gid, sizeof(gid), "connectd-store-reader-%d-%p", (int)getpid(), (void *)c);
-    json_t *cover = json_pack("{ss ss ss ss}", "enable.auto.commit", "false",
+    /* A short fetch wait: brokers that do not answer a fetch early when data arrives (the
+     * embedded mock) would otherwise delay every read-back of our own writes by 500 ms. */
+    json_t *cover = json_pack("{ss ss ss ss ss}", "enable.auto.commit", "false",
                               "enable.auto.offset.store", "false", "group.id", gid,
-                              "auto.offset.reset", "earliest");
+                              "auto.offset.reset", "earliest", "fetch.wait.max.ms", "50");
     c->producer = new_client(wconf, "producer", pover, RD_KAFKA_PRODUCER, c, err, errlen);
     c->reader = c->producer ? new_client(wconf, "consumer", cover, RD_KAFKA_CONSUMER, c, err, errlen)
                             : NULL;
