@@ -77,6 +77,12 @@ void task_set_error(struct task_ctx *t, const char *fmt, ...) __attribute__((for
 json_t *task_offset_get(struct task_ctx *t, json_t *source_partition);
 /* 1 once the runtime asked the task to stop; long blocking calls should check it. */
 int task_stopping(const struct task_ctx *t);
+/* Sink tasks, from put(): one record the destination rejected (a row the database refuses, a
+ * point InfluxDB rejects). Returns 0 when errors.tolerance=all takes it (it goes to the dead
+ * letter queue when one is configured and its offset counts as done): skip it and go on.
+ * Returns -1 when the task must fail (the error is set): return CD_ERR_FATAL from put. */
+int task_record_failed(struct task_ctx *t, const struct cd_record *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Logs through the connector logger with the "[connector NAME task N]" prefix. */
 void task_log(const struct task_ctx *t, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -103,7 +109,9 @@ struct connector_plugin {
     /* Source: fill up to max new records (cd_record_new) into recs; the runtime owns them.
      * Returns the count (0 = nothing within timeout_ms) or a negative cd_err. */
     int (*poll)(void *state, struct task_ctx *t, struct cd_record **recs, int max, int timeout_ms);
-    /* Source, optional: Kafka acknowledged r (called in produce order per partition). */
+    /* Source, optional: Kafka acknowledged r (called in produce order per partition);
+     * r->partition and r->offset hold where it was stored. Records dropped by a transform or
+     * skipped under errors.tolerance=all are handed back too, with r->offset == -1. */
     void (*commit_record)(void *state, struct task_ctx *t, const struct cd_record *r);
 
     /* Sink, optional: partitions assigned. The sink may set .offset of each element to the

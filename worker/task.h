@@ -49,6 +49,7 @@ struct task_ctx {
     int failed;
     char error[2048];
     pthread_t thread;
+    struct errh *errh; /* errors.* handling for this task (errors.h) */
 };
 
 /* Writes the task's state to the status store unless it was asked to stop. */

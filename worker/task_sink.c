@@ -3,10 +3,12 @@
  * Partitions are paused with rd_kafka_pause_partitions, and rd_kafka_consumer_poll is used
  * because librdkafka 2.0.2's batch APIs can lose or repeat messages across pause/resume. */
 #include "converter.h"
+#include "errors.h"
 #include "kafka.h"
 #include "log.h"
 #include "stores.h"
 #include "task.h"
+#include "transform.h"
 #include "worker_config.h"
 
 #include <stdio.h>
@@ -21,6 +23,8 @@ struct snk {
     void *state;
     rd_kafka_t *c;
     struct converter *kc, *vc;
+    struct transform_chain *chain;
+    struct errh *errh;
     rd_kafka_topic_partition_list_t *assigned;
     rd_kafka_topic_partition_list_t *consumed; /* next offset per partition, after put */
     int paused_applied;
@@ -48,6 +52,11 @@ static void snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *par
     }
     if (offs->cnt && s->t->p->flush && s->t->p->flush(s->state, s->t, offs)) {
         task_log(s->t, 1, "flush failed, offsets not committed: %s", s->t->error);
+        offs->cnt = 0;
+    }
+    /* Records sent to the dead letter queue count as done only once it acknowledged them. */
+    if (offs->cnt && errh_flush(s->errh, 30000)) {
+        task_log(s->t, 1, "offsets not committed: %s", s->t->error);
         offs->cnt = 0;
     }
     rd_kafka_topic_partition_list_t *ok = rd_kafka_topic_partition_list_new(offs->cnt + 1);
@@ -162,10 +171,12 @@ static int snk_open(struct snk *s)
     s->kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
     s->vc = s->kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
                   : NULL;
-    if (!s->vc) {
+    s->chain = s->vc ? transform_chain_new(t->conn_conf, err, sizeof(err)) : NULL;
+    if (!s->chain) {
         task_set_error(t, "%s", err);
         return -1;
     }
+    s->errh = t->errh = errh_new(t);
     json_t *over = snk_consumer_overrides(t);
     rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "consumer", over, err, sizeof(err));
     json_decref(over);
@@ -197,11 +208,19 @@ static void snk_apply_pause(struct snk *s)
     task_report(s->t, s->paused_applied ? "PAUSED" : "RUNNING", NULL);
 }
 
-/* Converts a consumed message into a record that borrows its bytes. NULL on error. */
-static struct cd_record *snk_convert(struct snk *s, rd_kafka_message_t *m)
+static void orig_of(struct errh_orig *o, rd_kafka_message_t *m)
+{
+    errh_orig_from_msg(o, m);
+}
+
+/* Converts a consumed message into a record that borrows its bytes. Returns 1 with *out set,
+ * 0 when the record was dropped (by a transform, or tolerated as failed), -1 on a fatal error. */
+static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **out)
 {
     char err[1024];
+    const char *stage = STAGE_KEY_CONVERTER, *cls = s->kc->plugin->class_name;
     struct cd_record *r = cd_record_new(rd_kafka_topic_name(m->rkt));
+    rd_kafka_headers_t *hdrs;
     r->partition = m->partition;
     r->offset = m->offset;
     r->timestamp = rd_kafka_message_timestamp(m, NULL);
@@ -209,46 +228,69 @@ static struct cd_record *snk_convert(struct snk *s, rd_kafka_message_t *m)
     r->raw_key_len = m->key_len;
     r->raw_value = m->payload;
     r->raw_value_len = m->len;
-    rd_kafka_message_detach_headers(m, &r->headers);
-    if (converter_to_connect(s->kc, r->topic, m->key, m->key_len, &r->key, err, sizeof(err)) ||
-        converter_to_connect(s->vc, r->topic, m->payload, m->len, &r->value, err, sizeof(err))) {
-        task_set_error(s->t, "converting record %s-%d@%lld failed: %s", r->topic, r->partition,
-                       (long long)r->offset, err);
-        cd_record_free(r);
-        return NULL;
+    r->rt_msg = m;
+    if (!rd_kafka_message_headers(m, &hdrs))
+        r->headers = rd_kafka_headers_copy(hdrs); /* the original stays for the DLQ */
+    int rc = converter_to_connect(s->kc, r->topic, m->key, m->key_len, &r->key, err, sizeof(err));
+    if (!rc) {
+        stage = STAGE_VALUE_CONVERTER;
+        cls = s->vc->plugin->class_name;
+        rc = converter_to_connect(s->vc, r->topic, m->payload, m->len, &r->value, err, sizeof(err));
     }
-    return r;
+    if (!rc) {
+        stage = STAGE_TRANSFORMATION;
+        rc = transform_chain_apply(s->chain, r, err, sizeof(err), &cls);
+        if (rc >= 0) {
+            *out = rc ? r : NULL;
+            if (!rc)
+                cd_record_free(r);
+            return rc;
+        }
+    }
+    cd_record_free(r);
+    struct errh_orig o;
+    orig_of(&o, m);
+    return errh_record_failed(s->errh, stage, cls, err, &o) ? -1 : 0;
 }
 
-static void snk_mark_consumed(struct snk *s, struct cd_record *r)
+/* Marks a consumed message done (its offset + 1 becomes committable after flush). Uses the
+ * message, not the record: a transform may have renamed the record's topic. */
+static void snk_mark_consumed(struct snk *s, rd_kafka_message_t *m)
 {
+    const char *topic = rd_kafka_topic_name(m->rkt);
     rd_kafka_topic_partition_t *e =
-        rd_kafka_topic_partition_list_find(s->consumed, r->topic, r->partition);
+        rd_kafka_topic_partition_list_find(s->consumed, topic, m->partition);
     if (!e)
-        e = rd_kafka_topic_partition_list_add(s->consumed, r->topic, r->partition);
-    e->offset = r->offset + 1;
+        e = rd_kafka_topic_partition_list_add(s->consumed, topic, m->partition);
+    e->offset = m->offset + 1;
 }
 
-/* Puts a batch, retrying retriable failures with backoff until success or stop. */
+/* Puts a batch, retrying retriable failures with backoff (errors.retry.*) until success,
+ * stop, or the retry timeout. */
 static int snk_put(struct snk *s, struct cd_record **recs, size_t n)
 {
-    int backoff = 300;
-    for (;;) {
+    int64_t first = 0;
+    for (int attempt = 0;; attempt++) {
         int rc = s->t->p->put(s->state, s->t, recs, n);
         if (rc == CD_OK)
             return 0;
         if (rc != CD_ERR_RETRIABLE || s->t->stop)
             return -1;
-        task_log(s->t, 1, "put failed, retrying in %d ms: %s", backoff, s->t->error);
-        task_sleep(s->t, backoff);
-        backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
+        if (!first)
+            first = task_now_ms();
+        int delay;
+        if (!errh_should_retry(s->errh, first, attempt, &delay))
+            return -1;
+        task_log(s->t, 1, "put failed, retrying in %d ms: %s", delay, s->t->error);
+        task_sleep(s->t, delay);
     }
 }
 
-/* Polls one batch and puts it. Returns -1 on a fatal error. */
+/* Polls one batch, converts and transforms it, and puts what is left. Every polled message
+ * counts as consumed once the put succeeded (dropped and tolerated ones included). */
 static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record **recs)
 {
-    size_t n = 0, bytes = 0;
+    size_t n = 0, nrec = 0, bytes = 0;
     int rc = 0;
     while (n < SINK_BATCH_MAX && bytes < SINK_BATCH_BYTES) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, n ? 0 : 100);
@@ -260,23 +302,23 @@ static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record 
             rd_kafka_message_destroy(m);
             continue;
         }
-        msgs[n] = m;
+        msgs[n++] = m;
         bytes += m->len + m->key_len;
-        if (!(recs[n] = snk_convert(s, m))) {
-            rd_kafka_message_destroy(m);
-            rc = -1;
+        rc = snk_convert(s, m, &recs[nrec]);
+        if (rc < 0)
             break;
-        }
-        n++;
+        nrec += (size_t)rc;
+        rc = 0;
     }
-    if (!rc && n && snk_put(s, recs, n))
+    if (!rc && nrec && snk_put(s, recs, nrec))
         rc = -1;
+    for (size_t i = 0; i < nrec; i++)
+        cd_record_free(recs[i]);
     for (size_t i = 0; i < n; i++) {
         if (!rc) {
-            snk_mark_consumed(s, recs[i]);
-            snk_track_topic(s, recs[i]->topic);
+            snk_mark_consumed(s, msgs[i]);
+            snk_track_topic(s, rd_kafka_topic_name(msgs[i]->rkt));
         }
-        cd_record_free(recs[i]);
         rd_kafka_message_destroy(msgs[i]);
     }
     return rc;
@@ -315,6 +357,9 @@ static void snk_close(struct snk *s)
     }
     converter_free(s->kc);
     converter_free(s->vc);
+    transform_chain_free(s->chain);
+    s->t->errh = NULL;
+    errh_free(s->errh);
     rd_kafka_topic_partition_list_destroy(s->assigned);
     rd_kafka_topic_partition_list_destroy(s->consumed);
     free(s->last_topic);

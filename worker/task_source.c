@@ -3,10 +3,12 @@
  * acknowledged by Kafka (one FIFO in produce order), and reaches the offset store on the
  * offset.flush.interval.ms cadence. */
 #include "converter.h"
+#include "errors.h"
 #include "kafka.h"
 #include "log.h"
 #include "stores.h"
 #include "task.h"
+#include "transform.h"
 #include "worker_config.h"
 
 #include <stdio.h>
@@ -19,6 +21,7 @@
 struct inflight {
     struct cd_record *r;
     int acked;
+    int skipped; /* dropped by a transform or tolerated: done without reaching Kafka */
     rd_kafka_resp_err_t err;
     struct inflight *next;
 };
@@ -28,6 +31,8 @@ struct src {
     void *state;
     rd_kafka_t *producer;
     struct converter *kc, *vc;
+    struct transform_chain *chain;
+    struct errh *errh;
     struct inflight *head, *tail;
     int ninflight;
     json_t *committable; /* canonical partition key -> [partition, offset] */
@@ -39,6 +44,8 @@ static void src_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
 {
     struct inflight *f = m->_private;
     f->acked = 1;
+    f->r->partition = m->partition; /* commit_record sees where the record landed */
+    f->r->offset = m->offset;
     f->err = m->err;
 }
 
@@ -68,7 +75,8 @@ static void src_drain_acked(struct src *s)
                                     json_pack("[O O]", r->source_partition, r->source_offset));
                 free(k);
             }
-            src_track_topic(s, r->topic);
+            if (!f->skipped)
+                src_track_topic(s, r->topic);
             if (s->t->p->commit_record)
                 s->t->p->commit_record(s->state, s->t, r);
         }
@@ -102,18 +110,60 @@ static int src_flush_offsets(struct src *s)
     return 0;
 }
 
-static int src_serialize(struct src *s, struct cd_record *r, void **k, size_t *kl, void **v,
-                         size_t *vl)
+static void src_enqueue(struct src *s, struct inflight *f)
+{
+    if (s->tail)
+        s->tail->next = f;
+    else
+        s->head = f;
+    s->tail = f;
+    s->ninflight++;
+}
+
+/* A record that will not reach Kafka still takes its place in the FIFO, so its source offset
+ * is committed in order with the others. */
+static void src_skip(struct src *s, struct cd_record *r)
+{
+    struct inflight *f = calloc(1, sizeof(*f));
+    f->r = r;
+    f->acked = f->skipped = 1;
+    r->offset = -1;
+    src_enqueue(s, f);
+}
+
+/* Transforms and converts r. Returns 1 when it is ready to produce, 0 when it was dropped or
+ * tolerated (already queued as skipped), -1 on a fatal error. */
+static int src_prepare(struct src *s, struct cd_record *r, void **k, size_t *kl, void **v,
+                       size_t *vl)
 {
     char err[1024];
+    const char *stage = STAGE_TRANSFORMATION, *cls = NULL;
     *k = *v = NULL;
     *kl = *vl = 0;
-    if (converter_from_connect(s->kc, r->topic, &r->key, k, kl, err, sizeof(err)) ||
-        converter_from_connect(s->vc, r->topic, &r->value, v, vl, err, sizeof(err))) {
-        free(*k);
-        task_set_error(s->t, "converting record for topic %s failed: %s", r->topic, err);
-        return -1;
+    int rc = transform_chain_apply(s->chain, r, err, sizeof(err), &cls);
+    if (rc == 1) {
+        stage = STAGE_KEY_CONVERTER;
+        cls = s->kc->plugin->class_name;
+        rc = converter_from_connect(s->kc, r->topic, &r->key, k, kl, err, sizeof(err)) ? -1 : 1;
     }
+    if (rc == 1) {
+        stage = STAGE_VALUE_CONVERTER;
+        cls = s->vc->plugin->class_name;
+        rc = converter_from_connect(s->vc, r->topic, &r->value, v, vl, err, sizeof(err)) ? -1 : 1;
+    }
+    if (rc == 1)
+        return 1;
+    free(*k);
+    *k = NULL;
+    if (rc < 0) {
+        struct errh_orig o = {.topic = r->topic, .partition = -1, .offset = -1,
+                              .timestamp = r->timestamp};
+        if (errh_record_failed(s->errh, stage, cls, err, &o)) {
+            cd_record_free(r);
+            return -1;
+        }
+    }
+    src_skip(s, r);
     return 0;
 }
 
@@ -123,10 +173,12 @@ static int src_produce(struct src *s, struct cd_record *r)
     size_t kl, vl;
     if (!r->topic) {
         task_set_error(s->t, "the connector returned a record without a topic");
+        cd_record_free(r);
         return -1;
     }
-    if (src_serialize(s, r, &k, &kl, &v, &vl))
-        return -1;
+    int ready = src_prepare(s, r, &k, &kl, &v, &vl);
+    if (ready <= 0)
+        return ready;
     struct inflight *f = calloc(1, sizeof(*f));
     f->r = r;
     rd_kafka_headers_t *h = r->headers ? rd_kafka_headers_copy(r->headers) : NULL;
@@ -146,17 +198,13 @@ static int src_produce(struct src *s, struct cd_record *r)
             if (h)
                 rd_kafka_headers_destroy(h);
             free(f);
+            cd_record_free(r);
             return -1;
         }
         rd_kafka_poll(s->producer, 50); /* backpressure: wait for room */
         src_drain_acked(s);
     }
-    if (s->tail)
-        s->tail->next = f;
-    else
-        s->head = f;
-    s->tail = f;
-    s->ninflight++;
+    src_enqueue(s, f);
     return 0;
 }
 
@@ -178,10 +226,12 @@ static int src_open(struct src *s)
     s->kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
     s->vc = s->kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
                   : NULL;
-    if (!s->vc) {
+    s->chain = s->vc ? transform_chain_new(t->conn_conf, err, sizeof(err)) : NULL;
+    if (!s->chain) {
         task_set_error(t, "%s", err);
         return -1;
     }
+    s->errh = t->errh = errh_new(t);
     json_t *over = src_producer_overrides(t->conn_conf);
     rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "producer", over, err, sizeof(err));
     json_decref(over);
@@ -209,8 +259,8 @@ static int src_poll_once(struct src *s, struct cd_record **recs)
     if (n < 0)
         return -1;
     for (int i = 0; i < n; i++)
-        if (src_produce(s, recs[i])) {
-            for (int j = i; j < n; j++)
+        if (src_produce(s, recs[i])) { /* recs[i] is freed already */
+            for (int j = i + 1; j < n; j++)
                 cd_record_free(recs[j]);
             return -1;
         }
@@ -264,6 +314,9 @@ static void src_close(struct src *s)
     }
     converter_free(s->kc);
     converter_free(s->vc);
+    transform_chain_free(s->chain);
+    s->t->errh = NULL;
+    errh_free(s->errh);
     json_decref(s->committable);
     free(s->last_topic);
 }
