@@ -3,6 +3,7 @@
  * cross-key checks of ConnectorConfig / SinkConnectorConfig. */
 #include "validate.h"
 
+#include "transform.h"
 #include "connector_config.h"
 #include "registry.h"
 
@@ -349,6 +350,9 @@ json_t *connector_validate(json_t *conf, int *error_count)
     validate_converters(conf, errors);
     validate_aliases(conf, errors, "transforms");
     validate_aliases(conf, errors, "predicates");
+    /* Each transform's type and own keys, once the alias lists themselves are sound. */
+    if (!json_object_get(errors, "transforms") && !json_object_get(errors, "predicates"))
+        transform_chain_validate(conf, errors);
     if (p && p->type == PLUGIN_SINK)
         validate_sink_topics(conf, errors);
     if (p && p->validate) {
