@@ -8,6 +8,7 @@
 #include "log.h"
 #include "stores.h"
 #include "task.h"
+#include "topic_creation.h"
 #include "transform.h"
 #include "worker_config.h"
 
@@ -33,6 +34,7 @@ struct src {
     struct converter *kc, *vc;
     struct transform_chain *chain;
     struct errh *errh;
+    struct topic_creation *tc; /* NULL = topics are not created by this connector */
     struct inflight *head, *tail;
     int ninflight;
     json_t *committable; /* canonical partition key -> [partition, offset] */
@@ -179,6 +181,14 @@ static int src_produce(struct src *s, struct cd_record *r)
     int ready = src_prepare(s, r, &k, &kl, &v, &vl);
     if (ready <= 0)
         return ready;
+    char err[512];
+    if (topic_creation_ensure(s->tc, s->producer, r->topic, err, sizeof(err))) {
+        task_set_error(s->t, "%s", err);
+        free(k);
+        free(v);
+        cd_record_free(r);
+        return -1;
+    }
     struct inflight *f = calloc(1, sizeof(*f));
     f->r = r;
     rd_kafka_headers_t *h = r->headers ? rd_kafka_headers_copy(r->headers) : NULL;
@@ -232,6 +242,12 @@ static int src_open(struct src *s)
         return -1;
     }
     s->errh = t->errh = errh_new(t);
+    err[0] = '\0';
+    s->tc = topic_creation_new(t->conn_conf, t->w->wconf, err, sizeof(err));
+    if (!s->tc && err[0]) {
+        task_set_error(t, "%s", err);
+        return -1;
+    }
     json_t *over = src_producer_overrides(t->conn_conf);
     rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "producer", over, err, sizeof(err));
     json_decref(over);
@@ -315,6 +331,7 @@ static void src_close(struct src *s)
     converter_free(s->kc);
     converter_free(s->vc);
     transform_chain_free(s->chain);
+    topic_creation_free(s->tc);
     s->t->errh = NULL;
     errh_free(s->errh);
     json_decref(s->committable);
