@@ -1,0 +1,74 @@
+"""Fixtures: connectd's own processes and the real servers, each on a free loopback port."""
+import os
+import shutil
+
+import pytest
+
+import harness
+
+
+def _need(binary):
+    if not shutil.which(binary) and not os.path.exists(binary):
+        pytest.skip(f"{binary} is not installed (scripts/install-deps.sh installs it)")
+
+
+@pytest.fixture
+def dev_kafka():
+    k = harness.DevKafka(topics=("lines:1", "lines2:1"))
+    yield k
+    k.stop()
+
+
+@pytest.fixture
+def worker_factory(tmp_path):
+    """worker_factory(bootstrap, **kw) -> started Worker; every worker is stopped after."""
+    made = []
+
+    def make(bootstrap, start=True, **kw):
+        kw.setdefault("workdir", str(tmp_path / f"w{len(made)}"))
+        os.makedirs(kw["workdir"], exist_ok=True)
+        w = harness.Worker(bootstrap, **kw)
+        made.append(w)
+        return w.start() if start else w
+
+    yield make
+    for w in made:
+        if w.proc and w.proc.poll() is None:
+            w.stop()
+
+
+@pytest.fixture
+def worker(dev_kafka, worker_factory):
+    return worker_factory(dev_kafka.bootstrap)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    _need("/usr/lib/postgresql/15/bin/initdb")
+    pg = harness.Postgres()
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def mariadb():
+    _need("mariadbd")
+    db = harness.MariaDB()
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def influxdb():
+    _need("influxd")
+    db = harness.InfluxDB()
+    yield db
+    db.close()
+
+
+@pytest.fixture(scope="module")
+def mosquitto():
+    _need("mosquitto")
+    m = harness.Mosquitto()
+    yield m
+    m.close()
