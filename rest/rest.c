@@ -284,13 +284,13 @@ static void rest_handle(struct rest_server *s, struct MHD_Connection *c, const s
     }
 }
 
-/* Queues r on c: JSON body unless 202/204 or none, Location when set. */
+/* Queues r on c: JSON body unless 204 or none (restart answers 202 with a body), Location when set. */
 static enum MHD_Result rest_send(struct MHD_Connection *c, const struct rest_reply *r)
 {
     char *txt = NULL;
     struct MHD_Response *resp;
     enum MHD_Result ret = MHD_NO;
-    if (r->body && r->status != 202 && r->status != 204)
+    if (r->body && r->status != 204)
         txt = json_dumps(r->body, JSON_COMPACT);
     if (txt)
         resp = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
