@@ -194,7 +194,36 @@ static void fsrc_stop(void *state, struct task_ctx *t)
 struct fsink {
     FILE *f;
     char *path;
+    char *buf; /* one put's lines, written with one write() so a crash tears no line */
+    size_t len, cap;
 };
+
+/* A kill -9 in the middle of a write can leave a torn last line. Its offset was never
+ * committed (commits follow fsync of whole batches), so it is replayed: cut the partial
+ * tail off, or the replayed record would be glued to it. */
+static void fsink_repair_tail(struct task_ctx *t, FILE *f, const char *path)
+{
+    int fd = fileno(f);
+    off_t size = lseek(fd, 0, SEEK_END), end = size;
+    char c[4096];
+    while (end > 0) {
+        size_t n = end < (off_t)sizeof(c) ? (size_t)end : sizeof(c);
+        if (pread(fd, c, n, end - (off_t)n) != (ssize_t)n)
+            return;
+        size_t i = n;
+        while (i > 0 && c[i - 1] != '\n')
+            i--;
+        if (i > 0) {
+            end -= (off_t)(n - i);
+            break;
+        }
+        end -= (off_t)n;
+    }
+    if (end == size || ftruncate(fd, end))
+        return;
+    task_log(t, 1, "%s ended in a partial line (%lld bytes) from an interrupted write; "
+             "removed it, the record is written again", path, (long long)(size - end));
+}
 
 static int fsink_start(struct task_ctx *t, json_t *conf, void **state)
 {
@@ -210,25 +239,55 @@ static int fsink_start(struct task_ctx *t, json_t *conf, void **state)
             free(s);
             return CD_ERR_CONFIG;
         }
+        fsink_repair_tail(t, s->f, path);
     } else
         s->f = stdout;
     *state = s;
     return 0;
 }
 
+static void fsink_append(struct fsink *s, const char *text, size_t len)
+{
+    if (s->len + len + 1 > s->cap) {
+        s->cap = (s->len + len + 1) * 2;
+        s->buf = realloc(s->buf, s->cap);
+    }
+    memcpy(s->buf + s->len, text, len);
+    s->len += len;
+    s->buf[s->len++] = '\n';
+}
+
+static int fsink_write_all(struct fsink *s)
+{
+    fflush(s->f);
+    int fd = fileno(s->f);
+    size_t off = 0;
+    while (off < s->len) {
+        ssize_t w = write(fd, s->buf + off, s->len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        off += (size_t)w;
+    }
+    s->len = 0;
+    return 0;
+}
+
 static int fsink_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
 {
     struct fsink *s = state;
+    s->len = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len;
         char *text = cd_data_to_text(&recs[i]->value, &len);
-        int bad = fwrite(text, 1, len, s->f) != len || fputc('\n', s->f) == EOF;
+        fsink_append(s, text, len);
         free(text);
-        if (bad) {
-            task_set_error(t, "writing to %s failed: %s", s->path ? s->path : "stdout",
-                           strerror(errno));
-            return CD_ERR_FATAL;
-        }
+    }
+    if (fsink_write_all(s)) {
+        task_set_error(t, "writing to %s failed: %s", s->path ? s->path : "stdout",
+                       strerror(errno));
+        return CD_ERR_FATAL;
     }
     return 0;
 }
@@ -253,6 +312,7 @@ static void fsink_stop(void *state, struct task_ctx *t)
         fclose(s->f);
     else if (s->f)
         fflush(s->f);
+    free(s->buf);
     free(s->path);
     free(s);
 }

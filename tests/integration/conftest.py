@@ -20,8 +20,9 @@ def dev_kafka():
 
 
 @pytest.fixture
-def worker_factory(tmp_path):
-    """worker_factory(bootstrap, **kw) -> started Worker; every worker is stopped after."""
+def worker_factory(tmp_path, dev_kafka):
+    """worker_factory(bootstrap, **kw) -> started Worker; every worker is stopped after (and
+    before dev_kafka, so that no consumer waits on a broker that is gone)."""
     made = []
 
     def make(bootstrap, start=True, **kw):

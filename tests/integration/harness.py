@@ -104,6 +104,10 @@ class Worker:
             "offset.storage.file.filename": os.path.join(self.dir, "offsets.json"),
             "listeners": f"http://127.0.0.1:{self.port}",
             "task.shutdown.graceful.timeout.ms": "5000",
+            # librdkafka's mock broker holds a rejoin for session.timeout.ms - 1 s after the
+            # last member left (a real broker does not): keep it short so restarts are quick.
+            "consumer.session.timeout.ms": "6000",
+            "consumer.heartbeat.interval.ms": "1000",
         }
         conf.update(extra or {})
         self.conf = conf
