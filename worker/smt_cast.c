@@ -64,8 +64,7 @@ static json_t *parse_spec(const char *value, char *err, size_t errlen)
     json_array_foreach(items, i, it) {
         char *s = strdup(json_string_value(it)), *colon = strchr(s, ':');
         if (colon && strchr(colon + 1, ':')) {
-            snprintf(err, errlen, "Invalid value %s for configuration renames: Invalid rename "
-                     "mapping: %s", value, s);
+            snprintf(err, errlen, "Invalid rename mapping: %s", s);
             n = 0;
         } else {
             char *type = colon ? colon + 1 : s;
@@ -124,14 +123,11 @@ static void cast_destroy(void *state)
 
 static void *cast_create(json_t *conf, enum smt_side side, char *err, size_t errlen)
 {
-    char e[400];
     if (smt_config_check(conf, cast_defs, err, errlen))
         return NULL;
-    json_t *casts = parse_spec(cfg_get_str(conf, cast_defs, "spec"), e, sizeof(e));
-    if (!casts) {
-        snprintf(err, errlen, "spec: %s", e);
+    json_t *casts = parse_spec(cfg_get_str(conf, cast_defs, "spec"), err, errlen);
+    if (!casts)
         return NULL;
-    }
     struct cast *c = calloc(1, sizeof(*c));
     c->side = side;
     c->casts = casts;

@@ -38,8 +38,7 @@ static json_t *parse_renames(const char *value, char *err, size_t errlen)
         const char *s = json_string_value(it), *colon = strchr(s, ':');
         /* Java's split(":") drops trailing empty parts, so "a:" is one part. */
         if (!colon || colon == s || !colon[1] || strchr(colon + 1, ':')) {
-            snprintf(err, errlen, "Invalid value %s for configuration renames: Invalid rename "
-                     "mapping: %s", value, s);
+            snprintf(err, errlen, "Invalid rename mapping: %s", s);
             json_decref(out);
             out = NULL;
             break;

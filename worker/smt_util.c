@@ -25,8 +25,14 @@ int smt_config_check(json_t *conf, const struct cfg_def *defs, char *err, size_t
         for (const struct cfg_def *d = defs; d->name; d++) {
             json_t *msgs = json_object_get(errors, d->name);
             if (msgs) {
-                snprintf(err, errlen, "%s: %s", d->name,
-                         json_string_value(json_array_get(msgs, 0)));
+                const char *m = json_string_value(json_array_get(msgs, 0));
+                /* Validators give the reason only; Kafka's ConfigException form adds the rest. */
+                if (!strncmp(m, "Invalid value", 13) || !strncmp(m, "Missing required", 16))
+                    snprintf(err, errlen, "%s: %s", d->name, m);
+                else
+                    snprintf(err, errlen, "%s: Invalid value %s for configuration %s: %s",
+                             d->name, json_string_value(json_object_get(conf, d->name)), d->name,
+                             m);
                 break;
             }
         }
