@@ -65,17 +65,51 @@ static int is_letter(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static int numeric_letter(char c)
+/* 1 when the field starting at p (a run of one letter) is numeric: "MM" is, "MMM" is not. */
+static int numeric_field(const char *p)
 {
-    return strchr("yYdDuHkKhmsS", c) != NULL;
+    int count = 1;
+    while (*p && p[count] == *p)
+        count++;
+    if (*p == 'M' || *p == 'L')
+        return count <= 2;
+    return *p && strchr("yYdDuHkKhmsS", *p) != NULL;
+}
+
+/* Copies the quoted text after an opening quote at *p to out (when n > 0) and moves *p past
+ * the closing quote; '' inside is one quote. Returns the number of chars written. */
+static size_t quoted(const char **p, char *out, size_t n)
+{
+    const char *q = *p + 1;
+    size_t o = 0;
+    while (*q) {
+        if (*q == '\'' && q[1] == '\'') {
+            if (o + 1 < n)
+                out[o++] = '\'';
+            q += 2;
+        } else if (*q == '\'') {
+            q++;
+            break;
+        } else {
+            if (o + 1 < n)
+                out[o++] = *q;
+            q++;
+        }
+    }
+    if (n)
+        out[o < n ? o : n - 1] = '\0';
+    *p = q;
+    return o;
 }
 
 int smt_datefmt_check(const char *pattern, char *err, size_t errlen)
 {
     for (const char *p = pattern; *p; p++) {
         if (*p == '\'') {
-            const char *q = strchr(p + 1, '\'');
-            if (!q) {
+            const char *q = p + 1;
+            while (*q && !(*q == '\'' && q[1] != '\''))
+                q += *q == '\'' ? 2 : 1;
+            if (!*q) {
                 snprintf(err, errlen, "Unterminated quote in pattern %s", pattern);
                 return -1;
             }
@@ -171,11 +205,7 @@ void smt_datefmt_format(const char *pattern, int64_t ms, char *out, size_t n)
                 p += 2;
                 continue;
             }
-            const char *q = strchr(p + 1, '\'');
-            const char *end = q ? q : p + strlen(p);
-            for (const char *x = p + 1; x < end && o + 1 < n; x++)
-                out[o++] = *x;
-            p = q ? q + 1 : end;
+            o += quoted(&p, out + o, n - o);
         } else if (is_letter(*p)) {
             int count = 1;
             while (p[count] == *p)
@@ -345,18 +375,17 @@ int smt_datefmt_parse(const char *pattern, const char *text, int64_t *ms)
                 p += 2;
                 continue;
             }
-            const char *q = strchr(p + 1, '\'');
-            size_t len = q ? (size_t)(q - p - 1) : strlen(p + 1);
-            if (strncmp(s, p + 1, len))
+            char lit[256];
+            size_t len = quoted(&p, lit, sizeof(lit));
+            if (len >= sizeof(lit) || strncmp(s, lit, len))
                 return -1;
             s += len;
-            p = q ? q + 1 : p + 1 + len;
         } else if (is_letter(*p)) {
             int count = 1;
             while (p[count] == *p)
                 count++;
             /* Adjacent numeric fields have fixed widths. */
-            int width = numeric_letter(p[count]) ? count : 0;
+            int width = numeric_field(p + count) ? count : 0;
             if (parse_field(*p, count, width, &s, &t))
                 return -1;
             p += count;

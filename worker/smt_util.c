@@ -383,10 +383,18 @@ char *smt_regex_replace(const char *s, const regmatch_t *m, size_t nmatch, const
             add = ++p;
         } else if (*p == '$' && (p[1] == '{' || (p[1] >= '0' && p[1] <= '9'))) {
             int braces = p[1] == '{';
-            size_t g = (size_t)strtoul(p + 1 + braces, (char **)&p, 10);
-            if (braces && *p == '}')
-                p++;
-            p--;
+            size_t g;
+            if (braces) {
+                g = (size_t)strtoul(p + 2, (char **)&p, 10);
+                if (*p != '}')
+                    p--;
+            } else {
+                /* Java: the first digit always counts, further ones while the group exists. */
+                g = (size_t)(*++p - '0');
+                while (p[1] >= '0' && p[1] <= '9' && g * 10 + (size_t)(p[1] - '0') < nmatch &&
+                       m[g * 10 + (size_t)(p[1] - '0')].rm_so >= 0)
+                    g = g * 10 + (size_t)(*++p - '0');
+            }
             alen = 0;
             if (g < nmatch && m[g].rm_so >= 0) {
                 add = s + m[g].rm_so;
