@@ -196,3 +196,22 @@ def test_bad_transform_config_is_reported_against_its_key(worker):
               if c["value"]["errors"]}
     assert list(errors) == ["transforms.c.spec"], errors
     assert "Cast transformation does not support casting to BYTES" in errors["transforms.c.spec"][0]
+
+
+def test_plugins_list_transformations_and_predicates_with_their_keys(worker):
+    plugins = worker.get("/connector-plugins?connectorsOnly=false").json()
+    kinds = {p["class"]: p["type"] for p in plugins}
+    assert kinds[T + "Cast$Value"] == "transformation"
+    assert kinds[T + "ValueToKey"] == "transformation"
+    assert kinds[T + "predicates.HasHeaderKey"] == "predicate"
+    assert sum(t == "transformation" for t in kinds.values()) == 26
+    assert sum(t == "predicate" for t in kinds.values()) == 3
+    assert all(p["type"] in ("source", "sink")
+               for p in worker.get("/connector-plugins").json())
+
+    r = worker.get("/connector-plugins/" + T + "RegexRouter/config")
+    assert r.status_code == 200, r.text
+    assert [(k["name"], k["type"], k["required"]) for k in r.json()] == [
+        ("regex", "STRING", True), ("replacement", "STRING", True)]
+    r = worker.get("/connector-plugins/TopicNameMatches/config")
+    assert [k["name"] for k in r.json()] == ["pattern"]
