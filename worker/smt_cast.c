@@ -26,10 +26,7 @@ static const struct cfg_def cast_defs[] = {
      "fields of Maps or Structs. A single type to cast the entire value. Valid types are int8, "
      "int16, int32, int64, float32, float64, boolean, and string. Note that binary fields can "
      "only be cast to string.", NULL, 0, NULL, check_spec},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 

@@ -11,10 +11,7 @@ static const char *const syntax_versions[] = {"V1", "V2", NULL};
 
 static const struct cfg_def ef_defs[] = {
     {"field", CFG_STRING, NULL, 1, CFG_MEDIUM, "Field name to extract.", NULL, 0, NULL, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     {"field.syntax.version", CFG_STRING, "V1", 0, CFG_HIGH,
      "Defines the version of the syntax to access fields. V1: only fields at the root; V2: "
      "nested fields with dotted notation, backticks around names that contain dots.", NULL, 0,

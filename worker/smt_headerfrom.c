@@ -19,10 +19,7 @@ static const struct cfg_def hf_defs[] = {
      "Either move if the fields are to be moved to the headers (removed from the key/value), or "
      "copy if the fields are to be copied to the headers (retained in the key/value).", NULL, 0,
      operations, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 

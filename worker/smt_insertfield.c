@@ -24,10 +24,7 @@ static const struct cfg_def if_defs[] = {
      NULL, 0, NULL, NULL},
     {"static.value", CFG_STRING, NULL, 0, CFG_MEDIUM, "Static field value, if field name configured.",
      NULL, 0, NULL, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 

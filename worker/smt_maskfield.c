@@ -13,10 +13,7 @@ static const struct cfg_def mf_defs[] = {
     {"replacement", CFG_STRING, NULL, 0, CFG_LOW,
      "Custom value replacement, that will be applied to all 'fields' values (numeric or "
      "non-empty string values only).", NULL, 0, NULL, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 

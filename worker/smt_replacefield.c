@@ -16,10 +16,7 @@ static const struct cfg_def rf_defs[] = {
      "Fields to include. If specified, only these fields will be used.", NULL, 0, NULL, NULL},
     {"renames", CFG_LIST, "", 0, CFG_MEDIUM, "Field rename mappings.", NULL, 0, NULL,
      check_renames},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     {"blacklist", CFG_LIST, NULL, 0, CFG_LOW, "Deprecated. Use exclude instead.", NULL, 0, NULL,
      NULL},
     {"whitelist", CFG_LIST, NULL, 0, CFG_LOW, "Deprecated. Use include instead.", NULL, 0, NULL,

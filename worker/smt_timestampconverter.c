@@ -36,10 +36,7 @@ static const struct cfg_def tc_defs[] = {
      "The desired Unix precision for the timestamp: seconds, milliseconds, microseconds, or "
      "nanoseconds. Used to generate the output when type=unix or used to parse the input if the "
      "input is a Long.", NULL, 0, precisions, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 

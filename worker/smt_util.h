@@ -122,6 +122,14 @@ int smt_datefmt_parse(const char *pattern, const char *text, int64_t *ms);
         .class_name = SMT_PKG simple "$Value", .config = defs, .create = var##_create_value,     \
         .destroy = destroy_fn, .apply = apply_fn}
 
+/* Kafka's replace.null.with.default, accepted for compatibility: JsonConverter already puts a
+ * field's default in place of a null when it reads the record, so false changes nothing. */
+#define SMT_REPLACE_NULL_DEF                                                                     \
+    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,                            \
+     "Whether to replace fields that have a default value and that are null to the default "     \
+     "value. connectd: JsonConverter already fills defaults when it reads a record, so false "   \
+     "has no effect.", NULL, 0, NULL, NULL}
+
 #define SMT_END_DEFS {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL, NULL}
 
 #endif

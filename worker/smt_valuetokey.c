@@ -8,10 +8,7 @@
 static const struct cfg_def vk_defs[] = {
     {"fields", CFG_LIST, NULL, 1, CFG_HIGH,
      "Field names on the record value to extract as the record key.", NULL, 0, NULL, NULL},
-    {"replace.null.with.default", CFG_BOOLEAN, "true", 0, CFG_MEDIUM,
-     "Whether to replace fields that have a default value and that are null to the default "
-     "value. When set to true, the default value is used, otherwise null is used.", NULL, 0,
-     NULL, NULL},
+    SMT_REPLACE_NULL_DEF,
     SMT_END_DEFS,
 };
 
