@@ -147,16 +147,22 @@ def dlq_sink(tmp_path, tolerance):
 
 
 def test_poison_record_goes_to_the_dlq_with_context(dev_kafka, worker, tmp_path):
-    values = [b'{"reading":"17"}', b'{"reading":"abc"}', b'{"reading":3.5}']
-    produce(dev_kafka.bootstrap, "events", values, keys=[b"k0", b"poison", b"k2"],
-            headers=[None, [("trace", b"t-1")], None])
+    values = [b'{"reading":"17"}', b'{"reading":"abc"}', b'{"reading":3.5}', b'{"reading":',
+              b'{"reading":"-4"}']
+    produce(dev_kafka.bootstrap, "events", values, keys=[b"k0", b"poison", b"k2", b"k3", b"k4"],
+            headers=[None, [("trace", b"t-1")], None, None, None])
     worker.create("dlq-all", dlq_sink(tmp_path, "all"))
     out = tmp_path / "out-all.txt"
-    wait_until(lambda: len(read_lines(out)) == 2, 30, what="the good records")
-    assert read_lines(out) == ["{reading=17}", "{reading=3}"]
+    wait_until(lambda: len(read_lines(out)) == 3, 30, what="the good records")
+    assert read_lines(out) == ["{reading=17}", "{reading=3}", "{reading=-4}"]
 
-    dead = consume_all(dev_kafka.bootstrap, "events-dlq", 1)
-    assert len(dead) == 1
+    dead = consume_all(dev_kafka.bootstrap, "events-dlq", 2)
+    assert len(dead) == 2
+    broken = dead[1]  # invalid JSON fails before the transform, in the value converter
+    assert (broken.key(), broken.value()) == (b"k3", b'{"reading":')
+    bh = dict((k, v.decode()) for k, v in broken.headers())
+    assert (bh["__connect.errors.stage"], bh["__connect.errors.offset"]) == ("VALUE_CONVERTER", "3")
+    assert bh["__connect.errors.class.name"] == JSON
     m = dead[0]
     assert (m.key(), m.value()) == (b"poison", b'{"reading":"abc"}')
     h = dict((k, v.decode()) for k, v in m.headers())
