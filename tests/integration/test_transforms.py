@@ -16,7 +16,8 @@ T = "org.apache.kafka.connect.transforms."
 @pytest.fixture
 def dev_kafka():
     # events-dlq is left out: the worker creates the DLQ topic when it first needs it.
-    k = harness.DevKafka(topics=("device_data:1", "events:1", "lines:1", "lines-shaped:1"))
+    k = harness.DevKafka(topics=("device_data:1", "events:1", "lines:1", "lines-shaped:1",
+                                 "vitals:1", "heart_rate:1"))
     yield k
     k.stop()
 
@@ -129,6 +130,44 @@ def test_source_records_reshaped_and_routed(dev_kafka, worker, tmp_path):
     ]
     assert all(m.headers() == [("origin", b"file")] for m in msgs)
     assert consume_all(dev_kafka.bootstrap, "lines", 1, timeout=2) == []
+
+
+def test_device_records_keyed_and_converted_at_the_source(dev_kafka, worker_factory):
+    """Seed 002 on the source side: the vitals generator's device records, kept to deviceId,
+    timestamp and heartRate, keyed by deviceId, the epoch seconds turned into a Connect
+    Timestamp, and routed to heart_rate; compared with the same records produced untouched."""
+    w = worker_factory(dev_kafka.bootstrap, extra={"key.converter.schemas.enable": "true",
+                                                   "value.converter.schemas.enable": "true"})
+    gen = {"connector.class": "VitalsSource", "format": "device", "iterations": "4",
+           "rate": "0", "start.time": "2022-01-01T00:00:00Z", "kafka.topic": "vitals"}
+    w.create("raw", gen)
+    raw = [json.loads(m.value()) for m in consume_all(dev_kafka.bootstrap, "vitals", 4)]
+    assert len(raw) == 4
+    w.create("shaped", dict(gen, **{
+        "transforms": "keep,key,flatKey,ts,route",
+        "transforms.keep.type": T + "ReplaceField$Value",
+        "transforms.keep.include": "deviceId,timestamp,heartRate",
+        "transforms.key.type": T + "ValueToKey", "transforms.key.fields": "deviceId",
+        "transforms.flatKey.type": T + "ExtractField$Key", "transforms.flatKey.field": "deviceId",
+        "transforms.ts.type": T + "TimestampConverter$Value", "transforms.ts.field": "timestamp",
+        "transforms.ts.target.type": "Timestamp", "transforms.ts.unix.precision": "seconds",
+        "transforms.route.type": T + "RegexRouter", "transforms.route.regex": "vitals",
+        "transforms.route.replacement": "heart_rate"}))
+    shaped = consume_all(dev_kafka.bootstrap, "heart_rate", 4)
+    assert len(shaped) == 4
+    schema = {"type": "struct", "fields": [
+        {"type": "string", "optional": False, "field": "deviceId"},
+        {"type": "int64", "optional": False, "name": "org.apache.kafka.connect.data.Timestamp",
+         "version": 1, "field": "timestamp"},
+        {"type": "int32", "optional": False, "field": "heartRate"}],
+        "optional": False, "name": raw[0]["schema"]["name"]}
+    for m, r in zip(shaped, raw):
+        p = r["payload"]
+        assert json.loads(m.key()) == {"schema": {"type": "string", "optional": False},
+                                       "payload": p["deviceId"]}
+        assert json.loads(m.value()) == {"schema": schema, "payload": {
+            "deviceId": p["deviceId"], "timestamp": p["timestamp"] * 1000,
+            "heartRate": p["heartRate"]}}
 
 
 def dlq_sink(tmp_path, tolerance):
