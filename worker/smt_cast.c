@@ -157,7 +157,8 @@ static int64_t java_d2l(double d, int64_t lo, int64_t hi)
     return (int64_t)d;
 }
 
-/* The input as a number: *is_int tells which of *l / *d holds it. -1 when not numeric. */
+/* The input as a number. *is_int: 1 = an integer in *l, 0 = a real in *d, 2 = a Decimal with
+ * its integer part in *l and its value in *d. -1 when not numeric. */
 static int input_number(const json_t *schema, const json_t *v, int *is_int, int64_t *l,
                         double *d)
 {
@@ -177,7 +178,12 @@ static int input_number(const json_t *schema, const json_t *v, int *is_int, int6
         return 0;
     }
     if (json_is_string(v) && smt_is_logical(schema, DECIMAL_LOGICAL)) { /* BigDecimal */
-        *is_int = 0;
+        /* intValue()/longValue() keep the low bits of the integer part: 2147483648 -> int
+         * -2147483648; the float targets read the whole number. */
+        *is_int = 2;
+        *l = (int64_t)strtoull(json_string_value(v) + (*json_string_value(v) == '-'), NULL, 10);
+        if (*json_string_value(v) == '-')
+            *l = (int64_t)(0 - (uint64_t)*l);
         *d = strtod(json_string_value(v), NULL);
         return 0;
     }
@@ -293,9 +299,9 @@ static json_t *cast_value(const json_t *schema, const json_t *v, enum ctype to, 
     case C_INT64:
         return json_integer(is_int ? l : java_d2l(d, INT64_MIN, INT64_MAX));
     case C_FLOAT32:
-        return float_value(is_int ? (double)l : d);
+        return float_value(is_int == 1 ? (double)l : d);
     case C_FLOAT64:
-        return json_real(is_int ? (double)l : d);
+        return json_real(is_int == 1 ? (double)l : d);
     case C_BOOLEAN:
         return json_boolean((is_int ? l : java_d2l(d, INT64_MIN, INT64_MAX)) != 0);
     default:

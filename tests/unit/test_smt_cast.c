@@ -70,6 +70,27 @@ static void cast_key_whole_int64_to_int32_with_schema(void **st)
     smt_out_free(&o);
 }
 
+/* Kafka's CastTest: BigDecimal.intValue() keeps the low 32 bits, Date casts as its day count. */
+static void cast_logical_types_to_numbers(void **st)
+{
+    static const char *const conf[] = {CAST("dec:int32,day:int32,dec2:float64"), NULL};
+    struct smt_in r = {.conf = conf, .schemas = 1, .offset = -1, .timestamp = -1,
+                       .value = "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"bytes\","
+                                "\"optional\":false,\"name\":\"org.apache.kafka.connect.data."
+                                "Decimal\",\"version\":1,\"parameters\":{\"scale\":\"0\"},\"field\":"
+                                "\"dec\"},{\"type\":\"int32\",\"optional\":false,\"name\":\"org.apache."
+                                "kafka.connect.data.Date\",\"version\":1,\"field\":\"day\"},{\"type\":"
+                                "\"bytes\",\"optional\":false,\"name\":\"org.apache.kafka.connect.data."
+                                "Decimal\",\"version\":1,\"parameters\":{\"scale\":\"2\"},\"field\":"
+                                "\"dec2\"}],\"optional\":false},\"payload\":{\"dec\":\"AIAAAAA=\","
+                                "\"day\":1,\"dec2\":\"BNI=\"}}"};
+    SMT_CHECK_VALUE(&r, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\","
+                        "\"optional\":false,\"field\":\"dec\"},{\"type\":\"int32\",\"optional\":"
+                        "false,\"field\":\"day\"},{\"type\":\"double\",\"optional\":false,"
+                        "\"field\":\"dec2\"}],\"optional\":false},\"payload\":{\"dec\":"
+                        "-2147483648,\"day\":1,\"dec2\":12.34}}");
+}
+
 static void cast_bytes_and_timestamp_to_string(void **st)
 {
     static const char *const conf[] = {CAST("raw:string,at:string"), NULL};
@@ -159,6 +180,7 @@ int main(void)
         cmocka_unit_test(cast_fields_of_map_and_struct),
         cmocka_unit_test(cast_narrowing_and_parsing_like_java),
         cmocka_unit_test(cast_key_whole_int64_to_int32_with_schema),
+        cmocka_unit_test(cast_logical_types_to_numbers),
         cmocka_unit_test(cast_bytes_and_timestamp_to_string),
         cmocka_unit_test(timestamp_unix_field_to_string),
         cmocka_unit_test(timestamp_string_to_timestamp_and_date),
