@@ -278,6 +278,26 @@ static void flatten_nested_map_and_struct(void **st)
                         "\"payload\":{\"id\":42,\"name_first\":\"David\",\"name_last\":\"Wong\"}}");
 }
 
+/* Kafka's FlattenTest: under an optional parent every field is optional, and the parent's
+ * default gives a child without its own default one. */
+static void flatten_optional_parent_and_defaults(void **st)
+{
+    static const char *const conf[] = {"transforms", "f", "transforms.f.type", "Flatten$Value",
+                                       NULL};
+    struct smt_in r = {.conf = conf, .schemas = 1, .offset = -1, .timestamp = -1,
+                       .value = "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\","
+                                "\"optional\":false,\"field\":\"req_field\"},{\"type\":\"string\","
+                                "\"optional\":true,\"default\":\"child_default\",\"field\":"
+                                "\"opt_field\"}],\"optional\":true,\"default\":{\"req_field\":"
+                                "\"req_default\",\"opt_field\":null}},\"payload\":{\"req_field\":"
+                                "\"x\"}}"};
+    SMT_CHECK_VALUE(&r, "{\"schema\":{\"type\":\"struct\",\"fields\":[{\"type\":\"string\","
+                        "\"optional\":true,\"default\":\"req_default\",\"field\":\"req_field\"},"
+                        "{\"type\":\"string\",\"optional\":true,\"default\":\"child_default\","
+                        "\"field\":\"opt_field\"}],\"optional\":false},\"payload\":{\"req_field\":"
+                        "\"x\",\"opt_field\":\"child_default\"}}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +312,7 @@ int main(void)
         cmocka_unit_test(value_to_key_schemaless_and_schema),
         cmocka_unit_test(mask_field_null_values_and_replacement),
         cmocka_unit_test(flatten_nested_map_and_struct),
+        cmocka_unit_test(flatten_optional_parent_and_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
