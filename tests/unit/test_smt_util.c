@@ -36,6 +36,12 @@ static void date_parse_fixed_width_names_and_zones(void **st)
     assert_int_equal(smt_datefmt_parse("h:mm a", "1:15 PM", &ms), 0);
     assert_int_equal(ms, 13 * 3600000 + 15 * 60000);
     assert_int_equal(smt_datefmt_parse("yyyy-MM-dd", "2017/09/01", &ms), -1);
+    /* Kafka's TimestampConverterTest pattern, both ways */
+    char out[64];
+    smt_datefmt_format("yyyy MM dd HH mm ss SSS z", 86401234, out, sizeof(out));
+    assert_string_equal(out, "1970 01 02 00 00 01 234 UTC");
+    assert_int_equal(smt_datefmt_parse("yyyy MM dd HH mm ss SSS z", out, &ms), 0);
+    assert_int_equal(ms, 86401234);
 }
 
 static void java_regex_whole_match_and_replacement(void **st)
