@@ -7,6 +7,7 @@
 #include "log.h"
 #include "registry.h"
 #include "rest_internal.h"
+#include "transform.h"
 #include "validate.h"
 
 #include <arpa/inet.h>
@@ -124,6 +125,12 @@ static void rest_handle_plugins(struct MHD_Connection *c, struct rest_reply *r)
     for (int i = 0; !connectors_only && registry_converters[i]; i++)
         json_array_append_new(out, rest_plugin_entry(registry_converters[i]->class_name,
                                                      "converter", registry_converters[i]->version));
+    for (int i = 0; !connectors_only && transform_plugins[i]; i++)
+        json_array_append_new(out, rest_plugin_entry(transform_plugins[i]->class_name,
+                                                     "transformation", CD_VERSION));
+    for (int i = 0; !connectors_only && predicate_plugins[i]; i++)
+        json_array_append_new(out, rest_plugin_entry(predicate_plugins[i]->class_name,
+                                                     "predicate", CD_VERSION));
     free(only);
     r->status = 200;
     r->body = out;
@@ -133,6 +140,16 @@ static void rest_handle_plugins(struct MHD_Connection *c, struct rest_reply *r)
 static void rest_handle_plugin_config(const struct rest_match *m, struct rest_reply *r)
 {
     const struct connector_plugin *p = registry_find_connector(m->name);
+    const struct transform_plugin *tp = p ? NULL : transform_find(m->name);
+    const struct predicate_plugin *pp = p || tp ? NULL : predicate_find(m->name);
+    if (tp || pp) { /* a transformation's or predicate's own keys (KIP-769) */
+        const struct cfg_def *d = tp ? tp->config : pp->config;
+        r->status = 200;
+        r->body = json_array();
+        for (int i = 0; d[i].name; i++)
+            json_array_append_new(r->body, cfg_def_to_json(&d[i], i + 1));
+        return;
+    }
     if (!p) {
         r->status = 404;
         r->body = herder_error(404, "Unknown plugin %s.", m->name);

@@ -183,13 +183,16 @@ void java_double(double v, char *out, size_t n)
         return;
     }
     char buf[64];
-    for (int prec = 1; prec <= 17; prec++) {
+    int prec;
+    for (prec = 1; prec <= 17; prec++) {
         snprintf(buf, sizeof(buf), "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
             break;
     }
     double a = fabs(v);
     if (a != 0 && (a < 1e-3 || a >= 1e7)) {
+        if (!strchr(buf, 'e')) /* %g kept 63521704.02 plain; Java writes 6.352170402E7 */
+            snprintf(buf, sizeof(buf), "%.*e", prec > 17 ? 16 : prec - 1, v);
         char *e = strchr(buf, 'e');
         if (e) {
             int exp = atoi(e + 1);

@@ -2,6 +2,7 @@
  * (README.md includes its output; `make docs` refreshes it, `make test` checks it). */
 #include "connector_config.h"
 #include "registry.h"
+#include "transform.h"
 #include "worker_config.h"
 
 #include <stdio.h>
@@ -35,6 +36,31 @@ static void print_table(const struct cfg_def *defs)
     printf("\n");
 }
 
+/* Transforms (a $Key/$Value pair under one heading) and predicates. */
+static void docs_transforms(void)
+{
+    printf("## Transforms\n\nKeys follow `transforms.<alias>.`; every transform also takes "
+           "`predicate` and `negate`.\n\n");
+    for (int i = 0; transform_plugins[i]; i++) {
+        const char *cls = transform_plugins[i]->class_name, *dollar = strchr(cls, '$');
+        const struct transform_plugin *next = transform_plugins[i + 1];
+        if (dollar && next && !strncmp(next->class_name, cls, (size_t)(dollar - cls) + 1)) {
+            printf("### %.*s$Key, $Value\n\n", (int)(dollar - cls), cls);
+            i++;
+        } else {
+            printf("### %s\n\n", cls);
+        }
+        if (transform_plugins[i]->config[0].name)
+            print_table(transform_plugins[i]->config);
+    }
+    printf("## Predicates\n\nKeys follow `predicates.<alias>.`.\n\n");
+    for (int i = 0; predicate_plugins[i]; i++) {
+        printf("### %s\n\n", predicate_plugins[i]->class_name);
+        if (predicate_plugins[i]->config[0].name)
+            print_table(predicate_plugins[i]->config);
+    }
+}
+
 int docs_main(void)
 {
     printf("## Worker configuration\n\n");
@@ -61,5 +87,6 @@ int docs_main(void)
                registry_converters[i]->class_name);
         print_table(registry_converters[i]->config);
     }
+    docs_transforms();
     return 0;
 }

@@ -205,12 +205,29 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms)
     return n;
 }
 
+/* 1 when the controller the metadata names is one of the brokers. librdkafka's mock cluster
+ * (embedded Kafka, dev-kafka) names controller 0, which is no broker, and CreateTopics would
+ * wait for it until it times out. */
+static int controller_known(rd_kafka_t *rk)
+{
+    const struct rd_kafka_metadata *md;
+    int32_t id = rd_kafka_controllerid(rk, 5000), found = 0;
+    if (id < 0 || rd_kafka_metadata(rk, 0, NULL, &md, 5000))
+        return 0;
+    for (int i = 0; i < md->broker_cnt; i++)
+        found |= md->brokers[i].id == id;
+    rd_kafka_metadata_destroy(md);
+    return found;
+}
+
 /* CreateTopics through the Admin API. Returns 0 when created or already there, 1 when the
  * cluster does not serve CreateTopics, -1 on another error. */
 static int admin_create(rd_kafka_t *rk, const char *topic, int partitions, int replication,
                         json_t *configs, char *err, size_t errlen)
 {
     char e[256];
+    if (!controller_known(rk))
+        return 1;
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, replication, e, sizeof(e));
     if (!nt) {
         snprintf(err, errlen, "cannot create topic %s: %s", topic, e);

@@ -8,11 +8,59 @@
 #include <string.h>
 #include <strings.h>
 
+/* The built-in transforms and predicates (worker/smt_*.c). */
+#define KV(name) extern const struct transform_plugin name##_key_plugin, name##_value_plugin;
+KV(smt_cast)
+KV(smt_extractfield)
+KV(smt_flatten)
+KV(smt_headerfrom)
+KV(smt_hoistfield)
+KV(smt_insertfield)
+KV(smt_maskfield)
+KV(smt_replacefield)
+KV(smt_setschemametadata)
+KV(smt_timestampconverter)
+#undef KV
+extern const struct transform_plugin smt_dropheaders_plugin, smt_filter_plugin,
+    smt_insertheader_plugin, smt_regexrouter_plugin, smt_timestamprouter_plugin,
+    smt_valuetokey_plugin;
+extern const struct predicate_plugin smt_topicnamematches_plugin, smt_hasheaderkey_plugin,
+    smt_recordistombstone_plugin;
+
 const struct transform_plugin *const transform_plugins[] = {
+    &smt_cast_key_plugin,
+    &smt_cast_value_plugin,
+    &smt_dropheaders_plugin,
+    &smt_extractfield_key_plugin,
+    &smt_extractfield_value_plugin,
+    &smt_filter_plugin,
+    &smt_flatten_key_plugin,
+    &smt_flatten_value_plugin,
+    &smt_headerfrom_key_plugin,
+    &smt_headerfrom_value_plugin,
+    &smt_hoistfield_key_plugin,
+    &smt_hoistfield_value_plugin,
+    &smt_insertfield_key_plugin,
+    &smt_insertfield_value_plugin,
+    &smt_insertheader_plugin,
+    &smt_maskfield_key_plugin,
+    &smt_maskfield_value_plugin,
+    &smt_regexrouter_plugin,
+    &smt_replacefield_key_plugin,
+    &smt_replacefield_value_plugin,
+    &smt_setschemametadata_key_plugin,
+    &smt_setschemametadata_value_plugin,
+    &smt_timestampconverter_key_plugin,
+    &smt_timestampconverter_value_plugin,
+    &smt_timestamprouter_plugin,
+    &smt_valuetokey_plugin,
     NULL,
 };
 
 const struct predicate_plugin *const predicate_plugins[] = {
+    &smt_topicnamematches_plugin,
+    &smt_hasheaderkey_plugin,
+    &smt_recordistombstone_plugin,
     NULL,
 };
 
