@@ -132,11 +132,61 @@ def bench_connectd(bootstrap, src, work):
     return t1 - t0, idle, peak_kib
 
 
+SMT_RECORDS = int(os.environ.get("BENCH_SMT_RECORDS", "300000"))
+FIVE_SMTS = {
+    "transforms": "drop,add,cast,mask,route",
+    "transforms.drop.type": "org.apache.kafka.connect.transforms.ReplaceField$Value",
+    "transforms.drop.exclude": "note",
+    "transforms.add.type": "org.apache.kafka.connect.transforms.InsertField$Value",
+    "transforms.add.static.field": "site",
+    "transforms.add.static.value": "barn-7",
+    "transforms.cast.type": "org.apache.kafka.connect.transforms.Cast$Value",
+    "transforms.cast.spec": "heart_rate:float64",
+    "transforms.mask.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+    "transforms.mask.fields": "deviceId",
+    "transforms.route.type": "org.apache.kafka.connect.transforms.TimestampRouter",
+}
+
+
+def first_to_last(path, n):
+    """Seconds from the first line to the n-th in path (excludes the group join)."""
+    deadline = time.time() + 120
+    while count_lines(path) == 0:
+        if time.time() > deadline:
+            raise SystemExit(f"bench: nothing arrived in {path}")
+        time.sleep(0.01)
+    t0 = time.time()
+    return wait_lines(path, n) - t0
+
+
+def bench_smt(bootstrap, work):
+    """Sink-side transform chain: FileStream sink of JSON records with five typical SMTs vs
+    none, from the same pre-filled topic."""
+    src = os.path.join(work, "smt-input.json")
+    with open(src, "w") as f:
+        for i in range(SMT_RECORDS):
+            f.write(f'{{"deviceId":"dev-{i % 100:04d}","timestamp":{1700000000000 + i},'
+                    f'"heart_rate":{60 + i % 40},"temperature":36.6,"note":"ok"}}\n')
+    subprocess.run(["kcat", "-P", "-X", "sticky.partitioning.linger.ms=0", "-b", bootstrap,
+                    "-t", "bench-smt", "-l", src], check=True)
+    w = harness.Worker(bootstrap, workdir=tempfile.mkdtemp(dir=work)).start()
+    times = {}
+    for name, extra in (("none", {}), ("five", FIVE_SMTS)):
+        out = os.path.join(work, f"smt-{name}.out")
+        w.create(f"bench-smt-{name}", dict({"connector.class": "FileStreamSink", "file": out,
+                                             "topics": "bench-smt"}, **extra))
+        times[name] = first_to_last(out, SMT_RECORDS)
+        w.delete(f"/connectors/bench-smt-{name}")
+    w.stop()
+    return times["none"], times["five"]
+
+
 def main():
     work = tempfile.mkdtemp(prefix="connectd-bench-")
     src = os.path.join(work, "input.txt")
     make_input(src)
-    k = harness.DevKafka(topics=(f"bench-kcat:{PARTITIONS}", f"bench-cd:{PARTITIONS}"))
+    k = harness.DevKafka(topics=(f"bench-kcat:{PARTITIONS}", f"bench-cd:{PARTITIONS}",
+                                 f"bench-smt:{PARTITIONS}"))
     try:
         progress("startup time")
         start_ms = startup_ms(k.bootstrap, work)
@@ -144,6 +194,8 @@ def main():
         kcat_s = bench_kcat(k.bootstrap, src, work)
         progress("connectd FileStream pipeline")
         cd_s, idle_kib, peak_kib = bench_connectd(k.bootstrap, src, work)
+        progress("transform chain")
+        smt_none_s, smt_five_s = bench_smt(k.bootstrap, work)
     finally:
         k.stop()
     mb = os.path.getsize(src) / 1e6
@@ -159,6 +211,10 @@ def main():
         ("RSS idle (no connectors)", f"{idle_kib / 1024:.1f} MiB", "target < 20 MiB",
          "ok" if idle_kib < 20 * 1024 else "MISSED"),
         ("RSS peak under pipeline load", f"{peak_kib / 1024:.1f} MiB", "", ""),
+        ("sink, JSON records, no transforms", f"{SMT_RECORDS / smt_none_s:,.0f} rec/s", "", ""),
+        ("sink, JSON records, five SMTs", f"{SMT_RECORDS / smt_five_s:,.0f} rec/s",
+         f"{(smt_five_s / smt_none_s - 1) * 100:+.0f}% time, target < +20%",
+         "ok" if smt_five_s / smt_none_s < 1.2 else "MISSED"),
     ]
     print(f"\nconnectd bench: {LINES:,} lines ({mb:.0f} MB), {PARTITIONS} partitions, "
           f"dev-kafka on loopback\n")
