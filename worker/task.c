@@ -2,8 +2,11 @@
 #define _GNU_SOURCE
 #include "task.h"
 
+#include "converter.h"
+#include "errors.h"
 #include "log.h"
 #include "stores.h"
+#include "transform.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -201,4 +204,20 @@ void task_shutdown(struct task *task, int timeout_ms)
     t->abandoned = 1;
     pthread_detach(t->thread);
     pthread_mutex_unlock(&t->lock);
+}
+
+int task_open_pipeline(struct task_ctx *t, struct converter **kc, struct converter **vc,
+                       struct transform_chain **chain, struct errh **errh)
+{
+    char err[1024];
+    *kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
+    *vc = *kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
+              : NULL;
+    *chain = *vc ? transform_chain_new(t->conn_conf, err, sizeof(err)) : NULL;
+    if (!*chain) {
+        task_set_error(t, "%s", err);
+        return -1;
+    }
+    *errh = t->errh = errh_new(t);
+    return 0;
 }

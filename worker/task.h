@@ -62,6 +62,15 @@ int task_wait_unpaused(struct task_ctx *t);
 void task_sleep(struct task_ctx *t, int ms);
 int64_t task_now_ms(void);
 
+struct converter;
+struct transform_chain;
+struct errh;
+/* The record path both task kinds share: key/value converters, the transform chain and the
+ * error handler (also set as t->errh), from the connector and worker configs. 0, or -1 with
+ * the task error set (the caller frees what was made). */
+int task_open_pipeline(struct task_ctx *t, struct converter **kc, struct converter **vc,
+                       struct transform_chain **chain, struct errh **errh);
+
 void task_source_run(struct task_ctx *t);
 void task_sink_run(struct task_ctx *t);
 

@@ -168,15 +168,8 @@ static int snk_open(struct snk *s)
 {
     char err[1024];
     struct task_ctx *t = s->t;
-    s->kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
-    s->vc = s->kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
-                  : NULL;
-    s->chain = s->vc ? transform_chain_new(t->conn_conf, err, sizeof(err)) : NULL;
-    if (!s->chain) {
-        task_set_error(t, "%s", err);
+    if (task_open_pipeline(t, &s->kc, &s->vc, &s->chain, &s->errh))
         return -1;
-    }
-    s->errh = t->errh = errh_new(t);
     json_t *over = snk_consumer_overrides(t);
     rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "consumer", over, err, sizeof(err));
     json_decref(over);

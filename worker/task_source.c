@@ -233,15 +233,8 @@ static int src_open(struct src *s)
 {
     char err[1024];
     struct task_ctx *t = s->t;
-    s->kc = converter_new(t->conn_conf, t->w->wconf, "key.converter", err, sizeof(err));
-    s->vc = s->kc ? converter_new(t->conn_conf, t->w->wconf, "value.converter", err, sizeof(err))
-                  : NULL;
-    s->chain = s->vc ? transform_chain_new(t->conn_conf, err, sizeof(err)) : NULL;
-    if (!s->chain) {
-        task_set_error(t, "%s", err);
+    if (task_open_pipeline(t, &s->kc, &s->vc, &s->chain, &s->errh))
         return -1;
-    }
-    s->errh = t->errh = errh_new(t);
     err[0] = '\0';
     s->tc = topic_creation_new(t->conn_conf, t->w->wconf, err, sizeof(err));
     if (!s->tc && err[0]) {
