@@ -58,13 +58,13 @@ static const char *value_type(const char *v, size_t n)
     return "float";
 }
 
-/* 1 when the line is measurement m and has field f of type type. */
-static int line_has_field(const char *line, size_t n, const char *m, size_t mlen, const char *f,
-                          size_t flen, const char *type)
+/* The type of field f in the line when the line is of measurement m, else NULL. */
+static const char *line_field_type(const char *line, size_t n, const char *m, size_t mlen,
+                                   const char *f, size_t flen)
 {
     size_t i = scan_to(line, 0, n, ", ");
     if (!unescaped_equals(line, i, ", ", m, mlen))
-        return 0;
+        return NULL;
     i = scan_to(line, i, n, " ") + 1; /* past the tags */
     while (i < n) {
         size_t key = i, eq = scan_to(line, i, n, "=");
@@ -80,12 +80,23 @@ static int line_has_field(const char *line, size_t n, const char *m, size_t mlen
         if (end > n)
             end = n;
         if (unescaped_equals(line + key, eq - key, ",= ", f, flen))
-            return !strcmp(value_type(line + v, end - v), type);
+            return value_type(line + v, end - v);
         if (end >= n || line[end] != ',')
-            return 0;
+            return NULL;
         i = end + 1;
     }
-    return 0;
+    return NULL;
+}
+
+/* Copies the word at s (letters only) into out. */
+static void word(const char *s, char *out, size_t n)
+{
+    size_t l = 0;
+    while (s && l < n - 1 && isalpha((unsigned char)s[l])) {
+        out[l] = s[l];
+        l++;
+    }
+    out[l] = 0;
 }
 
 /* Lines named in "unable to parse '<line>': reason". */
@@ -107,32 +118,34 @@ static size_t find_unparsable(const char *text, const char *const *lines, const 
     return found;
 }
 
-/* Lines holding the field named in 'input field "f" on measurement "m" is type T'. */
+/* Lines holding the field named in 'input field "f" on measurement "m" is type T, already
+ * exists as type E': every line of m whose f is not of type E (InfluxDB names only the first
+ * conflicting point's type, but drops them all). */
 static size_t find_type_conflicts(const char *text, const char *const *lines,
                                   const size_t *lens, size_t n, unsigned char *rejected)
 {
     static const char m1[] = "input field \"", m2[] = "\" on measurement \"",
-                      m3[] = "\" is type ";
+                      m3[] = "\" is type ", m4[] = "already exists as type ";
     size_t found = 0;
     for (const char *p = strstr(text, m1); p; p = strstr(p + 1, m1)) {
         const char *f = p + sizeof(m1) - 1, *fe = strstr(f, m2);
         const char *m = fe ? fe + sizeof(m2) - 1 : NULL, *me = m ? strstr(m, m3) : NULL;
         if (!me)
             break;
-        const char *t = me + sizeof(m3) - 1;
-        char type[16];
-        size_t tl = 0;
-        while (tl < sizeof(type) - 1 && isalpha((unsigned char)t[tl])) {
-            type[tl] = t[tl];
-            tl++;
-        }
-        type[tl] = 0;
-        for (size_t i = 0; i < n; i++)
-            if (!rejected[i] && line_has_field(lines[i], lens[i], m, (size_t)(me - m), f,
-                                               (size_t)(fe - f), type)) {
+        char input[16], existing[16];
+        const char *e = strstr(me, m4);
+        word(me + sizeof(m3) - 1, input, sizeof(input));
+        word(e ? e + sizeof(m4) - 1 : NULL, existing, sizeof(existing));
+        for (size_t i = 0; i < n; i++) {
+            const char *type = rejected[i] ? NULL
+                                           : line_field_type(lines[i], lens[i], m,
+                                                             (size_t)(me - m), f,
+                                                             (size_t)(fe - f));
+            if (type && (*existing ? strcmp(type, existing) : !strcmp(type, input))) {
                 rejected[i] = 1;
                 found++;
             }
+        }
     }
     return found;
 }

@@ -426,11 +426,25 @@ static int line_failed(struct ifx *s, size_t i, const char *why)
     return -1;
 }
 
+static int send_range(struct ifx *s, size_t lo, size_t hi);
+
+/* Sends [lo, mid) and then [mid, hi). Points InfluxDB already stored are written again with
+ * the same series and time, which changes nothing. */
+static int send_halves(struct ifx *s, size_t lo, size_t hi)
+{
+    size_t mid = lo + (hi - lo) / 2;
+    int rc = send_range(s, lo, mid);
+    return rc ? rc : send_range(s, mid, hi);
+}
+
 /* 400/422: InfluxDB stored the good points; the rejected ones are named in the text (or, for
- * a type conflict, found by measurement and field). */
+ * a type conflict, found by measurement and field). When the reply names none, the batch is
+ * sent in halves until the refused points stand alone. */
 static int partial_write(struct ifx *s, size_t lo, size_t hi, long status, const char *text)
 {
     size_t n = hi - lo;
+    if (n == 1)
+        return line_failed(s, lo, text) ? CD_ERR_FATAL : CD_OK;
     const char **lines = malloc(n * sizeof(*lines));
     size_t *lens = malloc(n * sizeof(*lens));
     unsigned char *rej = calloc(n, 1);
@@ -443,20 +457,19 @@ static int partial_write(struct ifx *s, size_t lo, size_t hi, long status, const
     for (size_t i = 0; i < n && rc == CD_OK; i++)
         if (rej[i] && line_failed(s, lo + i, text))
             rc = CD_ERR_FATAL;
-    if (!found && !strstr(text, "partial write")) {
-        set_error(s, "InfluxDB refused the write (HTTP %ld): %s", status, text);
-        rc = CD_ERR_FATAL;
-    } else if (!found) {
-        task_log(s->t, LOG_WARN, "InfluxDB dropped points of a batch of %zu without naming "
-                 "them (HTTP %ld): %s", n, status, text);
-    }
+    const char *dropped = strstr(text, "dropped=");
+    if (found && dropped && (size_t)atoll(dropped + 8) > found)
+        task_log(s->t, LOG_WARN, "InfluxDB dropped %lld points of a batch of %zu but named only "
+                 "%zu: %s", atoll(dropped + 8), n, found, text);
     free(lines);
     free(lens);
     free(rej);
-    return rc;
+    if (found || rc)
+        return rc;
+    task_log(s->t, LOG_INFO, "InfluxDB refused a batch of %zu points without naming the bad "
+             "ones (HTTP %ld: %s); sending it in halves to find them", n, status, text);
+    return send_halves(s, lo, hi);
 }
-
-static int send_range(struct ifx *s, size_t lo, size_t hi);
 
 /* 413: halves are sent one after the other; one line alone too large is a failed record. */
 static int too_large(struct ifx *s, size_t lo, size_t hi, const char *text)
@@ -465,11 +478,9 @@ static int too_large(struct ifx *s, size_t lo, size_t hi, const char *text)
         return line_failed(s, lo, "the point alone is larger than InfluxDB accepts (HTTP 413)")
                    ? CD_ERR_FATAL
                    : CD_OK;
-    size_t mid = lo + (hi - lo) / 2;
     task_log(s->t, LOG_INFO, "InfluxDB: request too large (HTTP 413) for %zu points; sending "
-             "them as %zu + %zu", hi - lo, mid - lo, hi - mid);
-    int rc = send_range(s, lo, mid);
-    return rc ? rc : send_range(s, mid, hi);
+             "them in halves", hi - lo);
+    return send_halves(s, lo, hi);
 }
 
 static int backoff(struct ifx *s, long status, const char *text)

@@ -214,6 +214,17 @@ static void rejected_lines_named_by_type_conflict(void **st)
     assert_int_equal(influx_find_rejected(text, lines, lens, 6, rej), 2);
     assert_memory_equal(rej, ((unsigned char[]){0, 1, 0, 0, 1, 0}), 6);
     free(text);
+    /* a string x conflicts too, though the reply names only the first conflict's type */
+    const char *more[] = {"cpu value=1i 1", "cpu value=2.5 2", "cpu value=\"s\" 3",
+                          "cpu value=t 4", "cpu value=7i 5"};
+    size_t mlens[5];
+    for (int i = 0; i < 5; i++)
+        mlens[i] = strlen(more[i]);
+    unsigned char mrej[5] = {0};
+    text = influx_error_text(body, strlen(body));
+    assert_int_equal(influx_find_rejected(text, more, mlens, 5, mrej), 3);
+    assert_memory_equal(mrej, ((unsigned char[]){0, 1, 1, 1, 0}), 5);
+    free(text);
 }
 
 static void error_text_of_non_json_body(void **st)
