@@ -163,6 +163,7 @@ struct ifx_line {
     int64_t offset, timestamp;
     int part;            /* index into parts */
     unsigned char has_key, has_val;
+    unsigned char failed; /* handed to task_record_failed; its text is blanked */
 };
 
 /* A partition seen by this task; next = the first offset not yet taken into the buffer, so a
@@ -409,6 +410,8 @@ static int create_database(struct ifx *s)
 static int line_failed(struct ifx *s, size_t i, const char *why)
 {
     struct ifx_line *l = &s->meta[i];
+    if (l->failed)
+        return 0;
     struct ifx_part *p = &s->parts[l->part];
     struct cd_record r = {.topic = p->topic, .partition = p->partition, .offset = l->offset,
                           .timestamp = l->timestamp};
@@ -418,8 +421,13 @@ static int line_failed(struct ifx *s, size_t i, const char *why)
     r.raw_value_len = l->val_len;
     task_log(s->t, LOG_WARN, "InfluxDB rejected the point of %s-%d@%lld: %s", p->topic,
              p->partition, (long long)l->offset, why);
-    if (!task_record_failed(s->t, &r, "InfluxDB rejected the point %.*s: %s", (int)l->len,
-                            s->lines.p + l->off, why))
+    int rc = task_record_failed(s->t, &r, "InfluxDB rejected the point %.*s: %s", (int)l->len,
+                                s->lines.p + l->off, why);
+    /* Blanked, the line stays in the buffer (ranges are contiguous) but InfluxDB skips a
+     * whitespace line, so resending its neighbours cannot reject it twice. */
+    memset(s->lines.p + l->off, ' ', l->len);
+    l->failed = 1;
+    if (!rc)
         return 0;
     set_error(s, "InfluxDB rejected the point of %s-%d@%lld and errors.tolerance is none: %s",
               p->topic, p->partition, (long long)l->offset, why);
@@ -437,14 +445,22 @@ static int send_halves(struct ifx *s, size_t lo, size_t hi)
     return rc ? rc : send_range(s, mid, hi);
 }
 
+/* 1 when the reply counts more refused points than were named: InfluxDB 1.x says
+ * "dropped=N", 2.x "partial write error (N written)". */
+static int unnamed_drops(const char *text, size_t live, size_t found)
+{
+    const char *d = strstr(text, "dropped="), *w = strstr(text, "partial write error (");
+    if (d && (size_t)atoll(d + 8) > found)
+        return 1;
+    return w && (size_t)atoll(w + 21) + found < live;
+}
+
 /* 400/422: InfluxDB stored the good points; the rejected ones are named in the text (or, for
- * a type conflict, found by measurement and field). When the reply names none, the batch is
- * sent in halves until the refused points stand alone. */
+ * a type conflict, found by measurement and field). When the reply does not name them all,
+ * the batch is sent in halves until the refused points stand alone. */
 static int partial_write(struct ifx *s, size_t lo, size_t hi, long status, const char *text)
 {
-    size_t n = hi - lo;
-    if (n == 1)
-        return line_failed(s, lo, text) ? CD_ERR_FATAL : CD_OK;
+    size_t n = hi - lo, live = 0, found = 0;
     const char **lines = malloc(n * sizeof(*lines));
     size_t *lens = malloc(n * sizeof(*lens));
     unsigned char *rej = calloc(n, 1);
@@ -452,22 +468,23 @@ static int partial_write(struct ifx *s, size_t lo, size_t hi, long status, const
     for (size_t i = 0; i < n; i++) {
         lines[i] = s->lines.p + s->meta[lo + i].off;
         lens[i] = s->meta[lo + i].len;
+        rej[i] = s->meta[lo + i].failed; /* blank already: not a match */
+        live += !rej[i];
     }
-    size_t found = influx_find_rejected(text, lines, lens, n, rej);
+    if (n > 1)
+        found = influx_find_rejected(text, lines, lens, n, rej);
     for (size_t i = 0; i < n && rc == CD_OK; i++)
         if (rej[i] && line_failed(s, lo + i, text))
             rc = CD_ERR_FATAL;
-    const char *dropped = strstr(text, "dropped=");
-    if (found && dropped && (size_t)atoll(dropped + 8) > found)
-        task_log(s->t, LOG_WARN, "InfluxDB dropped %lld points of a batch of %zu but named only "
-                 "%zu: %s", atoll(dropped + 8), n, found, text);
     free(lines);
     free(lens);
     free(rej);
-    if (found || rc)
+    if (rc || (found && !unnamed_drops(text, live, found)))
         return rc;
-    task_log(s->t, LOG_INFO, "InfluxDB refused a batch of %zu points without naming the bad "
-             "ones (HTTP %ld: %s); sending it in halves to find them", n, status, text);
+    if (n == 1)
+        return line_failed(s, lo, text) ? CD_ERR_FATAL : CD_OK;
+    task_log(s->t, LOG_INFO, "InfluxDB refused points of a batch of %zu without naming them "
+             "all (HTTP %ld: %s); sending it in halves to find them", n, status, text);
     return send_halves(s, lo, hi);
 }
 
