@@ -158,3 +158,46 @@ def test_type_conflict_keeps_good_points_and_dead_letters_the_rest(kafka, worker
     assert w.status("conflict-influx")["tasks"][0]["state"] == "RUNNING"
     harness.wait_until(lambda: committed(kafka.bootstrap, "conflict-influx", "conflict", 1) == [10],
                        20, 0.3, "offsets committed")
+
+
+def influxd_stop(influx):
+    harness._stop_process(influx.proc)
+
+
+def influxd_start(influx):
+    """Starts the fixture's influxd again with the same config, data and port."""
+    import subprocess
+    influx.proc = subprocess.Popen(["influxd", "-config", f"{influx.dir}/influxdb.conf"],
+                                   stdout=influx.log, stderr=subprocess.STDOUT)
+    harness.wait_until(lambda: requests.get(influx.url + "/ping", timeout=1).status_code == 204,
+                       30, 0.1, "influxd back")
+
+
+def test_influxdb_down_for_20_s_mid_stream_leaves_no_gap(kafka, worker_factory, influxdb):
+    def batch(start, n):
+        return [{"seq": i, "ts": T0 + i, "v": i * 2} for i in range(start, start + n)]
+    harness.produce(kafka.bootstrap, "outage", batch(0, 100))
+    w = worker_factory(kafka.bootstrap)
+    w.create("outage-influx", sink_config(influxdb, "outage", "outage",
+                                          **{"event.time.fieldname": "ts",
+                                             "errors.retry.delay.max.ms": "1000"}))
+    wait_points(w, influxdb, "outage", 100)
+    influxd_stop(influxdb)
+    try:
+        harness.produce(kafka.bootstrap, "outage", batch(100, 100))
+        time.sleep(10)
+        # nothing written, nothing committed past what InfluxDB acknowledged
+        assert committed(kafka.bootstrap, "outage-influx", "outage", 1)[0] <= 100
+        harness.produce(kafka.bootstrap, "outage", batch(200, 100))
+        time.sleep(10)
+        assert w.status("outage-influx")["tasks"][0]["state"] == "RUNNING"
+        assert committed(kafka.bootstrap, "outage-influx", "outage", 1)[0] <= 100
+    finally:
+        influxd_start(influxdb)
+    wait_points(w, influxdb, "outage", 300)
+    got = points(influxdb, "outage", "SELECT * FROM outage")
+    assert got[("outage", ())] == [{"time": (T0 + i) * 1000000, "seq": i, "v": i * 2}
+                                   for i in range(300)]
+    harness.wait_until(lambda: committed(kafka.bootstrap, "outage-influx", "outage", 1) == [300],
+                       20, 0.3, "offsets committed")
+    assert "cannot write to InfluxDB" in w.logs()
