@@ -84,10 +84,10 @@ def test_seed_000_vitals_land_as_exact_points(kafka, worker_factory, influxdb):
     recs = vitals_records()
     harness.produce(kafka.bootstrap, "vitals", recs, keys=[r["patient_id"] for r in recs])
     w = worker_factory(kafka.bootstrap)
-    w.create("vitals-influx", sink_config(influxdb, "vitals", "vitals",
-                                          **{"measurement.name.format": "heart_rate",
-                                             "tag.fields": "patient_id",
-                                             "event.time.fieldname": "timestamp"}))
+    # the example in configs/, pointed at the test's InfluxDB
+    with open(f"{harness.ROOT}/configs/seed000-vitals-influxdb.json") as f:
+        example = json.load(f)["config"]
+    w.create("vitals-influx", dict(example, **{"influxdb.url": influxdb.url, "linger.ms": "100"}))
     w.wait_state("vitals-influx", "RUNNING")
     wait_points(w, influxdb, "vitals", 60)
     got = points(influxdb, "vitals", "SELECT * FROM heart_rate GROUP BY *")
