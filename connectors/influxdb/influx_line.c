@@ -347,16 +347,26 @@ static int64_t epoch_scale(double magnitude)
     return magnitude < 1e11 ? 1000000000 : magnitude < 1e14 ? 1000000 : magnitude < 1e17 ? 1000 : 1;
 }
 
-int64_t influx_epoch_int_to_ns(int64_t v)
+/* InfluxDB keeps times as int64 ns: 1677-09-21 to 2262-04-11. */
+#define NS_LIMIT 9.2e18
+
+int influx_epoch_int_to_ns(int64_t v, int64_t *ns)
 {
-    return v * epoch_scale(fabs((double)v));
+    int64_t scale = epoch_scale(fabs((double)v));
+    if (fabs((double)v) * (double)scale >= NS_LIMIT)
+        return -1;
+    *ns = v * scale;
+    return 0;
 }
 
-int64_t influx_epoch_to_ns(double v)
+int influx_epoch_to_ns(double v, int64_t *ns)
 {
     int64_t scale = epoch_scale(fabs(v));
+    if (!isfinite(v) || fabs(v) * (double)scale >= NS_LIMIT)
+        return -1;
     double whole = trunc(v); /* integer part exactly, so ms and us keep every digit */
-    return (int64_t)whole * scale + (int64_t)llround((v - whole) * (double)scale);
+    *ns = (int64_t)whole * scale + (int64_t)llround((v - whole) * (double)scale);
+    return 0;
 }
 
 static int digits(const char **s, int n, int *out)
@@ -411,7 +421,10 @@ int influx_iso8601_to_ns(const char *s, int64_t *ns)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = sec;
-    *ns = ((int64_t)timegm(&tm) - off) * 1000000000LL + frac;
+    double secs = (double)timegm(&tm) - off;
+    if (fabs(secs) * 1e9 >= NS_LIMIT)
+        return -1;
+    *ns = ((int64_t)secs) * 1000000000LL + frac;
     return 0;
 }
 
@@ -425,27 +438,21 @@ static int event_time(const struct influx_map *m, json_t *value, int64_t record_
         return 0;
     }
     json_t *v = lookup(value, m->time_field);
-    if (json_is_integer(v)) {
-        *ns = influx_epoch_int_to_ns(json_integer_value(v));
+    if (json_is_integer(v) && !influx_epoch_int_to_ns(json_integer_value(v), ns))
         return 0;
-    }
-    if (json_is_real(v)) {
-        *ns = influx_epoch_to_ns(json_real_value(v));
+    if (json_is_real(v) && !influx_epoch_to_ns(json_real_value(v), ns))
         return 0;
-    }
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
         char *end;
         long long n = strtoll(s, &end, 10);
-        if (*s && !*end) {
-            *ns = influx_epoch_int_to_ns(n);
-            return 0;
-        }
-        if (!influx_iso8601_to_ns(s, ns))
+        if (*s && !*end ? !influx_epoch_int_to_ns(n, ns) : !influx_iso8601_to_ns(s, ns))
             return 0;
     }
     snprintf(err, errlen, "event.time.fieldname: field '%s' %s", m->time_field,
-             v ? "is neither an epoch number nor an ISO-8601 time" : "is missing");
+             v ? "is not an epoch number or ISO-8601 time that InfluxDB can store "
+                 "(1677-09-21 to 2262-04-11)"
+               : "is missing");
     return -1;
 }
 

@@ -43,11 +43,13 @@ struct influx_map {
 int influx_line_encode(const struct influx_map *m, const char *topic, json_t *value,
                        int64_t record_ts_ms, struct influx_buf *out, char *err, size_t errlen);
 
-/* An epoch number in s, ms, us or ns (told apart by magnitude) → ns. */
-int64_t influx_epoch_int_to_ns(int64_t v);
-int64_t influx_epoch_to_ns(double v); /* fractions too: 1700000000.5 s */
+/* An epoch number in s, ms, us or ns (told apart by magnitude) → ns. Returns 0, or -1 when
+ * the time is outside what InfluxDB stores (int64 ns). */
+int influx_epoch_int_to_ns(int64_t v, int64_t *ns);
+int influx_epoch_to_ns(double v, int64_t *ns); /* fractions too: 1700000000.5 s */
 /* ISO-8601 date-time (2026-01-01T10:00:00.123Z, with an offset, or without zone = UTC;
- * also a date alone) → ns since the epoch. Returns 0, -1 when not such a time. */
+ * also a date alone) → ns since the epoch. Returns 0, -1 when not such a time or out of
+ * InfluxDB's range. */
 int influx_iso8601_to_ns(const char *s, int64_t *ns);
 
 /* Which of the lines InfluxDB rejected, from the error text of a 400/422 reply (see

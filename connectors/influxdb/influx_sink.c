@@ -617,8 +617,8 @@ static int write_buffered(struct ifx *s, int may_sleep)
 
 static int part_index(struct ifx *s, const char *topic, int32_t partition)
 {
-    struct ifx_part *p = &s->parts[s->last_part];
-    if (s->nparts && p->partition == partition && !strcmp(p->topic, topic))
+    if (s->nparts && s->parts[s->last_part].partition == partition &&
+        !strcmp(s->parts[s->last_part].topic, topic))
         return s->last_part;
     for (int i = 0; i < s->nparts; i++)
         if (s->parts[i].partition == partition && !strcmp(s->parts[i].topic, topic))

@@ -165,6 +165,12 @@ static void event_time_units_by_magnitude(void **st)
     assert_non_null(strstr(err, "event.time.fieldname"));
     assert_null(encode(&m, "{\"v\":1}", 0, err));
     assert_non_null(strstr(err, "missing"));
+    /* beyond InfluxDB's int64 nanoseconds (2262): refused, not wrapped around */
+    assert_null(encode(&m, "{\"t\":99999999999,\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":9999999999999,\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":\"9999-01-01T00:00:00Z\",\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":-9.9e10,\"v\":1}", 0, err));
+    ASSERT_LINE(&m, "{\"t\":-86400,\"v\":1}", 9, "m v=1i -86400000000000");
 }
 
 static void iso8601_parsing(void **st)
