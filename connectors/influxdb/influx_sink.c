@@ -552,6 +552,9 @@ static int send_range(struct ifx *s, size_t lo, size_t hi)
     int rc = CD_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         long status = http_post(s, s->write_url, body, len, err, sizeof(err));
+        task_log(s->t, LOG_DEBUG, "wrote lines %zu..%zu (offsets %lld..%lld, %zu bytes): HTTP %ld",
+                 lo, hi, (long long)s->meta[lo].offset, (long long)s->meta[hi - 1].offset, len,
+                 status);
         if (!status) {
             set_error(s, "cannot write to InfluxDB at %s: %s", s->url, err);
             return CD_ERR_RETRIABLE;
