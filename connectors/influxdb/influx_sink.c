@@ -181,6 +181,7 @@ struct ifx {
     char *write_url;
     char *db;       /* 1.x: created on "database not found" */
     CURL *curl;
+    CURLM *multi;
     struct curl_slist *headers;
     int gzip, batch_size;
     int64_t linger_ms, timeout_ms;
@@ -193,6 +194,8 @@ struct ifx {
     struct ifx_line *meta;
     size_t n, cap, sent;     /* lines [0, sent) are acknowledged by InfluxDB */
     int64_t first_ms;        /* when the oldest buffered line came */
+    int inflight;            /* a pipelined write of lines [sent, inflight_hi) is on its way */
+    size_t inflight_hi;
     struct ifx_part *parts;
     int nparts, last_part;
 
@@ -292,7 +295,8 @@ static void build_write_url(struct ifx *s, json_t *conf)
 static int http_setup(struct ifx *s, json_t *conf)
 {
     s->curl = curl_easy_init();
-    if (!s->curl)
+    s->multi = curl_multi_init();
+    if (!s->curl || !s->multi)
         return -1;
     build_write_url(s, conf);
     s->headers = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
@@ -348,18 +352,21 @@ static int gzip_into(struct ifx *s, const char *in, size_t len)
     return 0;
 }
 
-/* One POST of body to url. Returns the HTTP status, or 0 with the transport error in err. */
-static long http_post(struct ifx *s, const char *url, const char *body, size_t len, char *err,
-                      size_t errlen)
+/* Sets up one POST of body to url on the easy handle. A write's body goes to s->zbuf (gzipped
+ * or copied), so it stays valid while lines are added to the buffer during a pipelined write. */
+static int http_prepare(struct ifx *s, const char *url, const char *body, size_t len, char *err,
+                        size_t errlen)
 {
     s->reply.len = 0;
     influx_buf_add(&s->reply, "", 0);
     s->retry_after[0] = 0;
-    if (s->gzip && url == s->write_url) {
-        if (gzip_into(s, body, len)) {
+    if (url == s->write_url) {
+        if (s->gzip ? gzip_into(s, body, len) : (s->zbuf.len = 0, 0)) {
             snprintf(err, errlen, "gzip failed");
-            return 0;
+            return -1;
         }
+        if (!s->gzip)
+            influx_buf_add(&s->zbuf, body, len);
         body = s->zbuf.p;
         len = s->zbuf.len;
     }
@@ -367,14 +374,28 @@ static long http_post(struct ifx *s, const char *url, const char *body, size_t l
     curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, url == s->write_url ? s->headers : NULL);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    CURLcode rc = curl_easy_perform(s->curl);
-    if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-        return 0;
-    }
+    return 0;
+}
+
+/* The HTTP status of the request just done, or 0 with the transport error in err. */
+static long http_status(struct ifx *s, CURLcode rc, char *err, size_t errlen)
+{
     long status = 0;
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK)
+        snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+    else
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
     return status;
+}
+
+/* One POST of body to url, waiting for the reply. Returns the HTTP status, or 0 with the
+ * transport error in err. */
+static long http_post(struct ifx *s, const char *url, const char *body, size_t len, char *err,
+                      size_t errlen)
+{
+    if (http_prepare(s, url, body, len, err, errlen))
+        return 0;
+    return http_status(s, curl_easy_perform(s->curl), err, errlen);
 }
 
 /* InfluxDB 1.x answers 404 "database not found" until the database exists: create it, as
@@ -543,47 +564,120 @@ static int reply_action(struct ifx *s, size_t lo, size_t hi, long status, const 
     return CD_ERR_FATAL;
 }
 
-/* Sends lines [lo, hi) and acts on the reply. On success lines up to hi are acknowledged. */
+static size_t range_len(const struct ifx *s, size_t lo, size_t hi)
+{
+    return s->meta[hi - 1].off + s->meta[hi - 1].len + 1 - s->meta[lo].off;
+}
+
+/* Acts on the reply to a write of lines [lo, hi). On success lines up to hi are acknowledged.
+ * may_create: a "database not found" may create the database and write again. */
+static int on_reply(struct ifx *s, size_t lo, size_t hi, long status, const char *err,
+                    int may_create)
+{
+    task_log(s->t, LOG_DEBUG, "wrote lines %zu..%zu (offsets %lld..%lld): HTTP %ld", lo, hi,
+             (long long)s->meta[lo].offset, (long long)s->meta[hi - 1].offset, status);
+    if (!status) {
+        set_error(s, "cannot write to InfluxDB at %s: %s", s->url, err);
+        return CD_ERR_RETRIABLE;
+    }
+    if (status / 100 == 2) {
+        s->sent = hi;
+        return CD_OK;
+    }
+    char *text = influx_error_text(s->reply.p, s->reply.len), again[CURL_ERROR_SIZE + 64];
+    int rc;
+    if (may_create && s->api == 1 && status == 404 && strstr(text, "database not found") &&
+        !create_database(s)) {
+        long st = http_post(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi),
+                            again, sizeof(again));
+        rc = on_reply(s, lo, hi, st, again, 0);
+    } else {
+        rc = reply_action(s, lo, hi, status, text);
+        if (rc == CD_OK)
+            s->sent = hi;
+    }
+    free(text);
+    return rc;
+}
+
+/* Sends lines [lo, hi), waits for the reply and acts on it. */
 static int send_range(struct ifx *s, size_t lo, size_t hi)
 {
-    const char *body = s->lines.p + s->meta[lo].off;
-    size_t len = s->meta[hi - 1].off + s->meta[hi - 1].len + 1 - s->meta[lo].off;
     char err[CURL_ERROR_SIZE + 64];
-    int rc = CD_OK;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        long status = http_post(s, s->write_url, body, len, err, sizeof(err));
-        task_log(s->t, LOG_DEBUG, "wrote lines %zu..%zu (offsets %lld..%lld, %zu bytes): HTTP %ld",
-                 lo, hi, (long long)s->meta[lo].offset, (long long)s->meta[hi - 1].offset, len,
-                 status);
-        if (!status) {
-            set_error(s, "cannot write to InfluxDB at %s: %s", s->url, err);
-            return CD_ERR_RETRIABLE;
-        }
-        if (status / 100 == 2) {
-            s->sent = hi;
-            return CD_OK;
-        }
-        char *text = influx_error_text(s->reply.p, s->reply.len);
-        int missing_db = s->api == 1 && status == 404 && strstr(text, "database not found");
-        if (!missing_db || attempt || create_database(s))
-            rc = reply_action(s, lo, hi, status, text);
-        free(text);
-        if (!missing_db || attempt)
-            break;
+    long status =
+        http_post(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi), err,
+                  sizeof(err));
+    return on_reply(s, lo, hi, status, err, 1);
+}
+
+/* ---------------- pipelined writes ----------------
+ * One write at a time may be in flight (curl multi) while put goes on encoding the next
+ * records, so InfluxDB and the task work at the same time. Its reply is acted on by the task
+ * thread in a later put or flush, like any other. */
+
+static int async_start(struct ifx *s, size_t hi)
+{
+    char err[256];
+    size_t lo = s->sent;
+    if (http_prepare(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi), err,
+                     sizeof(err))) {
+        set_error(s, "cannot write to InfluxDB: %s", err);
+        return CD_ERR_RETRIABLE;
     }
-    if (rc == CD_OK)
-        s->sent = hi;
-    return rc;
+    curl_multi_add_handle(s->multi, s->curl);
+    s->inflight = 1;
+    s->inflight_hi = hi;
+    int running;
+    curl_multi_perform(s->multi, &running);
+    return CD_OK;
+}
+
+/* Drives the write in flight. Returns 1 while it runs (wait = 0), else the outcome of its
+ * reply (CD_OK when there was none). */
+static int async_pump(struct ifx *s, int wait)
+{
+    if (!s->inflight)
+        return CD_OK;
+    int running = 1, left;
+    while (curl_multi_perform(s->multi, &running) == CURLM_OK && running) {
+        if (!wait)
+            return 1;
+        curl_multi_poll(s->multi, NULL, 0, 100, NULL);
+    }
+    CURLcode res = CURLE_OK;
+    for (CURLMsg *m; (m = curl_multi_info_read(s->multi, &left));)
+        if (m->msg == CURLMSG_DONE)
+            res = m->data.result;
+    curl_multi_remove_handle(s->multi, s->curl);
+    s->inflight = 0;
+    char err[CURL_ERROR_SIZE + 64];
+    long status = http_status(s, res, err, sizeof(err));
+    return on_reply(s, s->sent, s->inflight_hi, status, err, 1);
 }
 
 /* ---------------- batching ---------------- */
 
+/* Moves the lines not yet acknowledged to the front of the buffers. */
 static void drop_acknowledged(struct ifx *s)
 {
-    if (s->sent < s->n)
+    if (s->inflight || !s->sent)
         return;
-    s->n = s->sent = 0;
-    s->lines.len = s->raw.len = 0;
+    if (s->sent < s->n) {
+        size_t off = s->meta[s->sent].off, raw = s->meta[s->sent].raw;
+        memmove(s->lines.p, s->lines.p + off, s->lines.len - off);
+        s->lines.len -= off;
+        memmove(s->raw.p, s->raw.p + raw, s->raw.len - raw);
+        s->raw.len -= raw;
+        memmove(s->meta, s->meta + s->sent, (s->n - s->sent) * sizeof(*s->meta));
+        for (size_t i = 0; i < s->n - s->sent; i++) {
+            s->meta[i].off -= off;
+            s->meta[i].raw -= raw;
+        }
+    } else {
+        s->lines.len = s->raw.len = 0;
+    }
+    s->n -= s->sent;
+    s->sent = 0;
 }
 
 /* Waits out a Retry-After; 0 = may write now. */
@@ -606,9 +700,14 @@ static int write_buffered(struct ifx *s, int may_sleep)
                        (long long)(s->retry_at - now_ms()));
         return CD_ERR_RETRIABLE;
     }
+    int rc = async_pump(s, 1);
+    if (rc == CD_ERR_FATAL)
+        s->fatal = 1;
+    if (rc)
+        return rc;
     while (s->sent < s->n) {
         size_t hi = s->sent + (size_t)s->batch_size < s->n ? s->sent + (size_t)s->batch_size : s->n;
-        int rc = send_range(s, s->sent, hi);
+        rc = send_range(s, s->sent, hi);
         if (rc == CD_ERR_FATAL)
             s->fatal = 1;
         if (rc)
@@ -672,6 +771,33 @@ static int take(struct ifx *s, const struct cd_record *r)
     return CD_OK;
 }
 
+/* put's writing: acts on a finished write, waits for one only when a second batch is
+ * already waiting behind it, and starts the next once a batch is full or linger.ms passed. */
+static int write_pipelined(struct ifx *s)
+{
+    int rc = async_pump(s, 0);
+    if (rc == 1 && s->n - s->inflight_hi >= 2 * (size_t)s->batch_size)
+        rc = async_pump(s, 1); /* InfluxDB is the bottleneck: stop taking more */
+    if (rc == 1)
+        return CD_OK;
+    if (rc == CD_ERR_FATAL)
+        s->fatal = 1;
+    if (rc)
+        return rc;
+    drop_acknowledged(s);
+    size_t pending = s->n - s->sent;
+    if (!pending || (pending < (size_t)s->batch_size && now_ms() - s->first_ms < s->linger_ms))
+        return CD_OK;
+    if (wait_retry_after(s, 1)) {
+        set_error(s, "waiting %lld ms more as InfluxDB asked (Retry-After)",
+                  (long long)(s->retry_at - now_ms()));
+        return CD_ERR_RETRIABLE;
+    }
+    s->first_ms = now_ms(); /* lines behind this batch wait their own linger */
+    return async_start(s, s->sent + (pending < (size_t)s->batch_size ? pending
+                                                                      : (size_t)s->batch_size));
+}
+
 static int influx_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
 {
     struct ifx *s = state;
@@ -684,11 +810,7 @@ static int influx_put(void *state, struct task_ctx *t, struct cd_record **recs, 
             s->fatal = 1;
             return CD_ERR_FATAL;
         }
-    if (s->n == s->sent)
-        return CD_OK;
-    if (s->n - s->sent < (size_t)s->batch_size && now_ms() - s->first_ms < s->linger_ms)
-        return CD_OK;
-    return write_buffered(s, 1);
+    return write_pipelined(s);
 }
 
 /* Writes what is buffered; whatever InfluxDB has not acknowledged keeps its partition's
@@ -814,6 +936,10 @@ static void influx_stop(void *state, struct task_ctx *t)
     if (s->n > s->sent)
         task_log(t, LOG_INFO, "stopping with %zu points not written; their offsets were not "
                  "committed, so they are consumed again", s->n - s->sent);
+    if (s->inflight)
+        curl_multi_remove_handle(s->multi, s->curl);
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
     if (s->curl)
         curl_easy_cleanup(s->curl);
     curl_slist_free_all(s->headers);

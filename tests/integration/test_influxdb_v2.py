@@ -156,7 +156,7 @@ def test_503_is_retried_and_offsets_wait_for_the_write(kafka, worker_factory, em
     w.create("v2", config(emu))
     harness.wait_until(lambda: len(emu.requests) >= 3, 20, 0.1, "retried writes")
     time.sleep(1.5)  # three offset flush intervals: nothing may be committed meanwhile
-    assert committed(kafka.bootstrap, "v2") < 0
+    assert committed(kafka.bootstrap, "v2") <= 0  # none yet, or offset 0 = start at the first
     assert w.status("v2")["tasks"][0]["state"] == "RUNNING"
     assert emu.stored() == []
     emu.clear_faults()
@@ -173,7 +173,7 @@ def test_401_fails_the_task_with_a_clear_message_and_no_secret(kafka, worker_fac
     trace = st["tasks"][0]["trace"]
     assert "HTTP 401" in trace and "influxdb.token" in trace
     assert "wrong-s3cret-token" not in trace and "wrong-s3cret-token" not in w.logs()
-    assert committed(kafka.bootstrap, "v2") < 0
+    assert committed(kafka.bootstrap, "v2") <= 0
 
 
 def validate(w, conf):
