@@ -106,19 +106,28 @@ def test_partial_writes_keep_good_points_and_dead_letter_the_rejected(kafka, wor
     recs[5]["heart_rate"] = 65.5     # 422: a float where the field is an integer
     recs[12]["patient_id"] = "poison"  # 400: the emulator calls this line unparsable
     emu.unparsable = lambda line: "poison" in line
+    # no field at all: not a point, a failed record of its own (before any write)
+    recs.append({"patient_id": "patient-0001", "timestamp": T0 + 99000})
     harness.produce(kafka.bootstrap, "hr", recs)
     w = worker_factory(kafka.bootstrap)
     w.create("v2", config(emu, **{"errors.tolerance": "all",
                                   "errors.deadletterqueue.topic.name": "dlq",
-                                  "errors.deadletterqueue.topic.replication.factor": "1"}))
-    dead = harness.consume_all(kafka.bootstrap, "dlq", 2, timeout=30)
-    assert sorted(json.loads(m.value())["timestamp"] for m in dead) == [T0 + 5000, T0 + 12000]
-    good = [r for i, r in enumerate(recs) if i not in (5, 12)]
+                                  "errors.deadletterqueue.topic.replication.factor": "1",
+                                  "errors.deadletterqueue.context.headers.enable": "true"}))
+    dead = harness.consume_all(kafka.bootstrap, "dlq", 3, timeout=30)
+    assert sorted(json.loads(m.value())["timestamp"] for m in dead) == [
+        T0 + 5000, T0 + 12000, T0 + 99000]
+    reasons = {json.loads(m.value())["timestamp"]: dict(m.headers())[
+        "__connect.errors.exception.message"].decode() for m in dead}
+    assert "no fields" in reasons[T0 + 99000]
+    assert "unable to parse" in reasons[T0 + 12000]
+    assert "field type conflict" in reasons[T0 + 5000]
+    good = [r for i, r in enumerate(recs) if i not in (5, 12, 20)]
     got = wait_stored(w, emu, 18)
     assert sort_points(got) == sort_points(expected(good))
     assert {400, 422} <= {r["status"] for r in emu.requests}
     assert w.status("v2")["tasks"][0]["state"] == "RUNNING"
-    harness.wait_until(lambda: committed(kafka.bootstrap, "v2") == 20, 20, 0.3, "offsets")
+    harness.wait_until(lambda: committed(kafka.bootstrap, "v2") == 21, 20, 0.3, "offsets")
 
 
 def test_rejected_point_fails_the_task_without_error_tolerance(kafka, worker_factory, emu):
