@@ -208,3 +208,16 @@ def test_validate_names_the_keys_of_the_api_choice(kafka, worker_factory, emu):
             assert validate(w, dict(json.load(f)["config"], name="x")) == {}
     r = w.post("/connectors", {"name": "x", "config": base})
     assert r.status_code == 400 and "influxdb.db" in r.text
+
+
+def test_other_5xx_is_retried_with_backoff(kafka, worker_factory, emu):
+    emu.fault(500, times=2)
+    recs = records(10)
+    harness.produce(kafka.bootstrap, "hr", recs)
+    w = worker_factory(kafka.bootstrap)
+    w.create("v2", config(emu))
+    got = wait_stored(w, emu, 10)
+    assert sort_points(got) == sort_points(expected(recs))
+    assert [r["status"] for r in emu.requests][:3] == [500, 500, 204]
+    assert "InfluxDB failed the write (HTTP 500)" in w.logs()
+    assert w.status("v2")["tasks"][0]["state"] == "RUNNING"
