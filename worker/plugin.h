@@ -125,6 +125,9 @@ struct connector_plugin {
      * next offset after the last record put; lower an entry (or set it to
      * RD_KAFKA_OFFSET_INVALID) when less is durable. Only what is left is committed. */
     int (*flush)(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets);
+    /* Sink: 1 = put is also called with n == 0 when a poll brought nothing (Kafka Connect
+     * calls put with empty batches too), so a sink that batches can send on time (linger). */
+    int put_when_idle;
 };
 
 struct converter_plugin {

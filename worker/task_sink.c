@@ -303,7 +303,7 @@ static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record 
         nrec += (size_t)rc;
         rc = 0;
     }
-    if (!rc && nrec && snk_put(s, recs, nrec))
+    if (!rc && (nrec || (!n && s->t->p->put_when_idle)) && snk_put(s, recs, nrec))
         rc = -1;
     for (size_t i = 0; i < nrec; i++)
         cd_record_free(recs[i]);

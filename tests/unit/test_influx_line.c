@@ -1,0 +1,272 @@
+/* InfluxDB line protocol: escaping as InfluxDB specifies, the record → point mapping
+ * (measurement format, tags, fields, time), and reading InfluxDB's error replies. */
+/* cmocka.h needs these first */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "../../connectors/influxdb/influx_line.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *escaped(const char *s, enum influx_esc kind)
+{
+    struct influx_buf b = {0};
+    influx_escape(&b, s, strlen(s), kind);
+    influx_buf_add(&b, "", 0);
+    return b.p;
+}
+
+#define ASSERT_ESC(in, kind, want)                                                              \
+    do {                                                                                        \
+        char *got_ = escaped(in, kind);                                                         \
+        assert_string_equal(got_, want);                                                        \
+        free(got_);                                                                             \
+    } while (0)
+
+static void escaping_per_element(void **st)
+{
+    ASSERT_ESC("cpu load,x=1", INFLUX_ESC_MEASUREMENT, "cpu\\ load\\,x=1");
+    ASSERT_ESC("a b,c=d", INFLUX_ESC_KEY, "a\\ b\\,c\\=d");
+    ASSERT_ESC("say \"hi\" c:\\dir", INFLUX_ESC_STRING, "say \\\"hi\\\" c:\\\\dir");
+    /* backslashes in names are left as they are, as InfluxDB reads them */
+    ASSERT_ESC("a\\b", INFLUX_ESC_KEY, "a\\b");
+    ASSERT_ESC("h\xc3\xa9llo w\xc3\xb6rld", INFLUX_ESC_KEY, "h\xc3\xa9llo\\ w\xc3\xb6rld");
+    ASSERT_ESC("plain", INFLUX_ESC_STRING, "plain");
+}
+
+/* Encodes json with the map; returns the line (caller frees) or NULL with err. */
+static char *encode(const struct influx_map *m, const char *json, int64_t ts, char *err)
+{
+    json_t *v = json_loads(json, 0, NULL);
+    struct influx_buf b = {0};
+    int rc = influx_line_encode(m, "vitals", v, ts, &b, err, 256);
+    json_decref(v);
+    if (rc) {
+        assert_int_equal(b.len, 0);
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+#define ASSERT_LINE(m, json, ts, want)                                                          \
+    do {                                                                                        \
+        char err_[256] = "";                                                                    \
+        char *got_ = encode(m, json, ts, err_);                                                 \
+        if (!got_)                                                                              \
+            fail_msg("encode failed: %s", err_);                                                \
+        assert_string_equal(got_, want);                                                        \
+        free(got_);                                                                             \
+    } while (0)
+
+static void seed_vitals_record_becomes_a_point(void **st)
+{
+    const char *tags[] = {"patient_id"};
+    struct influx_map m = {"heart_rate", tags, 1, "timestamp"};
+    ASSERT_LINE(&m,
+                "{\"patient_id\":\"patient-0001\",\"timestamp\":1767225600123,"
+                "\"heart_rate\":72,\"respiratory_rate\":16,\"anomaly\":false}",
+                5,
+                "heart_rate,patient_id=patient-0001 heart_rate=72i,respiratory_rate=16i,"
+                "anomaly=false 1767225600123000000");
+}
+
+static void scalar_types_and_record_timestamp(void **st)
+{
+    struct influx_map m = {NULL, NULL, 0, NULL};
+    ASSERT_LINE(&m, "{\"f\":72.5,\"g\":0.1,\"h\":3.0,\"i\":-7,\"b\":true,\"s\":\"x\"}", 1000,
+                "vitals f=72.5,g=0.1,h=3,i=-7i,b=true,s=\"x\" 1000000000");
+    /* no Kafka timestamp: InfluxDB stamps the point itself */
+    ASSERT_LINE(&m, "{\"f\":1}", -1, "vitals f=1i");
+}
+
+static void nested_objects_flatten_and_nulls_are_skipped(void **st)
+{
+    struct influx_map m = {"m", NULL, 0, NULL};
+    ASSERT_LINE(&m, "{\"a\":{\"b\":1,\"c\":{\"d\":\"e\"}},\"n\":null,\"l\":[1,2]}", 0,
+                "m a.b=1i,a.c.d=\"e\",l.0=1i,l.1=2i 0");
+}
+
+static void tags_from_fields_and_from_tags_map(void **st)
+{
+    const char *tags[] = {"host", "dc.zone", "missing"};
+    struct influx_map m = {"m", tags, 3, NULL};
+    ASSERT_LINE(&m,
+                "{\"host\":\"a b\",\"dc\":{\"zone\":7,\"x\":1},\"tags\":{\"k=1\":\"v,2\",\"e\":\"\"},"
+                "\"v\":1.5}",
+                2, "m,host=a\\ b,dc.zone=7,k\\=1=v\\,2 dc.x=1i,v=1.5 2000000");
+}
+
+static void measurement_from_topic_and_value(void **st)
+{
+    struct influx_map m = {"${topic}_${value.kind} x", NULL, 0, NULL};
+    ASSERT_LINE(&m, "{\"kind\":\"hr\",\"v\":1}", 0, "vitals_hr\\ x v=1i 0");
+    char err[256];
+    assert_null(encode(&m, "{\"v\":1}", 0, err));
+    assert_non_null(strstr(err, "kind"));
+}
+
+static void escaping_in_a_whole_line(void **st)
+{
+    const char *tags[] = {"t k"};
+    struct influx_map m = {"m,1 =", tags, 1, NULL};
+    ASSERT_LINE(&m, "{\"t k\":\"a=b\",\"f \\\"q\\\"\":\"x \\\"y\\\" \\\\z\"}", 0,
+                "m\\,1\\ =,t\\ k=a\\=b f\\ \"q\"=\"x \\\"y\\\" \\\\z\" 0");
+}
+
+static void record_without_fields_is_an_error(void **st)
+{
+    const char *tags[] = {"id"};
+    struct influx_map m = {NULL, tags, 1, NULL};
+    char err[256];
+    assert_null(encode(&m, "{\"id\":\"x\"}", 0, err));
+    assert_non_null(strstr(err, "no fields"));
+    assert_null(encode(&m, "{}", 0, err));
+    assert_null(encode(&m, "[1]", 0, err));
+    assert_null(encode(&m, "null", 0, err));
+}
+
+static void unrepresentable_names_are_errors(void **st)
+{
+    struct influx_map m = {"m", NULL, 0, NULL};
+    char err[256];
+    assert_null(encode(&m, "{\"a\\nb\":1}", 0, err));
+    assert_non_null(strstr(err, "line break"));
+    assert_null(encode(&m, "{\"a\\\\\":1}", 0, err));
+    assert_non_null(strstr(err, "backslash"));
+    struct influx_map c = {"#x", NULL, 0, NULL};
+    assert_null(encode(&c, "{\"a\":1}", 0, err));
+    /* a newline inside a string field value is fine: the value is quoted */
+    ASSERT_LINE(&m, "{\"s\":\"a\\nb\"}", 0, "m s=\"a\nb\" 0");
+}
+
+static void event_time_units_by_magnitude(void **st)
+{
+    struct influx_map m = {"m", NULL, 0, "t"};
+    ASSERT_LINE(&m, "{\"t\":1767225600,\"v\":1}", 9, "m v=1i 1767225600000000000");
+    ASSERT_LINE(&m, "{\"t\":1767225600123,\"v\":1}", 9, "m v=1i 1767225600123000000");
+    ASSERT_LINE(&m, "{\"t\":1767225600123456,\"v\":1}", 9, "m v=1i 1767225600123456000");
+    ASSERT_LINE(&m, "{\"t\":1767225600123456789,\"v\":1}", 9, "m v=1i 1767225600123456789");
+    ASSERT_LINE(&m, "{\"t\":1767225600.5,\"v\":1}", 9, "m v=1i 1767225600500000000");
+    ASSERT_LINE(&m, "{\"t\":\"1767225600123\",\"v\":1}", 9, "m v=1i 1767225600123000000");
+    ASSERT_LINE(&m, "{\"t\":\"2026-01-01T00:00:00.123456789Z\",\"v\":1}", 9,
+                "m v=1i 1767225600123456789");
+    ASSERT_LINE(&m, "{\"t\":\"2026-01-01T02:00:00+02:00\",\"v\":1}", 9,
+                "m v=1i 1767225600000000000");
+    ASSERT_LINE(&m, "{\"t\":\"2026-01-01\",\"v\":1}", 9, "m v=1i 1767225600000000000");
+    char err[256];
+    assert_null(encode(&m, "{\"t\":\"yesterday\",\"v\":1}", 0, err));
+    assert_non_null(strstr(err, "event.time.fieldname"));
+    assert_null(encode(&m, "{\"v\":1}", 0, err));
+    assert_non_null(strstr(err, "missing"));
+    /* beyond InfluxDB's int64 nanoseconds (2262): refused, not wrapped around */
+    assert_null(encode(&m, "{\"t\":99999999999,\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":9999999999999,\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":\"9999-01-01T00:00:00Z\",\"v\":1}", 0, err));
+    assert_null(encode(&m, "{\"t\":-9.9e10,\"v\":1}", 0, err));
+    ASSERT_LINE(&m, "{\"t\":-86400,\"v\":1}", 9, "m v=1i -86400000000000");
+}
+
+static void iso8601_parsing(void **st)
+{
+    int64_t ns;
+    assert_int_equal(influx_iso8601_to_ns("1970-01-01T00:00:01Z", &ns), 0);
+    assert_int_equal(ns, 1000000000);
+    assert_int_equal(influx_iso8601_to_ns("1970-01-01 00:00:01.5", &ns), 0);
+    assert_int_equal(ns, 1500000000);
+    assert_int_equal(influx_iso8601_to_ns("1970-01-01T01:00:00+0100", &ns), 0);
+    assert_int_equal(ns, 0);
+    assert_int_equal(influx_iso8601_to_ns("1970-13-01T00:00:00Z", &ns), -1);
+    assert_int_equal(influx_iso8601_to_ns("1970-01-01T00:00:00Zjunk", &ns), -1);
+    assert_int_equal(influx_iso8601_to_ns("12:00", &ns), -1);
+}
+
+static void rejected_lines_named_by_parse_errors(void **st)
+{
+    const char *lines[] = {"m v=1i 1", "m v= 2", "m v=3i 3", "m'x v=1i 4"};
+    size_t lens[4];
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(lines[i]);
+    unsigned char rej[4] = {0};
+    const char *body =
+        "{\"code\":\"invalid\",\"message\":\"partial write error (2 written): unable to parse "
+        "'m v= 2': missing field value\\nunable to parse 'm'x v=1i 4': bad\"}";
+    char *text = influx_error_text(body, strlen(body));
+    assert_non_null(strstr(text, "partial write"));
+    assert_int_equal(influx_find_rejected(text, lines, lens, 4, rej), 2);
+    assert_memory_equal(rej, ((unsigned char[]){0, 1, 0, 1}), 4);
+    free(text);
+}
+
+static void rejected_lines_named_by_type_conflict(void **st)
+{
+    const char *lines[] = {"cpu,host=a value=1i 1", "cpu,host=b value=2.5 2",
+                           "cpu\\ x value=2.5 3", "mem value=2.5 4", "cpu a=\"x,y=1\",value=3 5",
+                           "cpu other=2.5 6"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(lines[i]);
+    unsigned char rej[6] = {0};
+    const char *body = "{\"error\":\"partial write: field type conflict: input field "
+                       "\\\"value\\\" on measurement \\\"cpu\\\" is type float, already exists "
+                       "as type integer dropped=2\"}";
+    char *text = influx_error_text(body, strlen(body));
+    assert_int_equal(influx_find_rejected(text, lines, lens, 6, rej), 2);
+    assert_memory_equal(rej, ((unsigned char[]){0, 1, 0, 0, 1, 0}), 6);
+    free(text);
+    /* a string x conflicts too, though the reply names only the first conflict's type */
+    const char *more[] = {"cpu value=1i 1", "cpu value=2.5 2", "cpu value=\"s\" 3",
+                          "cpu value=t 4", "cpu value=7i 5"};
+    size_t mlens[5];
+    for (int i = 0; i < 5; i++)
+        mlens[i] = strlen(more[i]);
+    unsigned char mrej[5] = {0};
+    text = influx_error_text(body, strlen(body));
+    assert_int_equal(influx_find_rejected(text, more, mlens, 5, mrej), 3);
+    assert_memory_equal(mrej, ((unsigned char[]){0, 1, 1, 1, 0}), 5);
+    free(text);
+}
+
+static void error_text_of_non_json_body(void **st)
+{
+    char *t = influx_error_text("Request Entity Too Large", 24);
+    assert_string_equal(t, "Request Entity Too Large");
+    free(t);
+}
+
+static void retry_after_values(void **st)
+{
+    assert_int_equal(influx_retry_after_ms("3"), 3000);
+    assert_int_equal(influx_retry_after_ms(" 0 "), 0);
+    assert_int_equal(influx_retry_after_ms(NULL), -1);
+    assert_int_equal(influx_retry_after_ms("soon"), -1);
+    assert_int_equal(influx_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), 0); /* past */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(escaping_per_element),
+        cmocka_unit_test(seed_vitals_record_becomes_a_point),
+        cmocka_unit_test(scalar_types_and_record_timestamp),
+        cmocka_unit_test(nested_objects_flatten_and_nulls_are_skipped),
+        cmocka_unit_test(tags_from_fields_and_from_tags_map),
+        cmocka_unit_test(measurement_from_topic_and_value),
+        cmocka_unit_test(escaping_in_a_whole_line),
+        cmocka_unit_test(record_without_fields_is_an_error),
+        cmocka_unit_test(unrepresentable_names_are_errors),
+        cmocka_unit_test(event_time_units_by_magnitude),
+        cmocka_unit_test(iso8601_parsing),
+        cmocka_unit_test(rejected_lines_named_by_parse_errors),
+        cmocka_unit_test(rejected_lines_named_by_type_conflict),
+        cmocka_unit_test(error_text_of_non_json_body),
+        cmocka_unit_test(retry_after_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
