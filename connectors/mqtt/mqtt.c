@@ -231,6 +231,8 @@ static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const i
         if (granted[i] == 0x80)
             set_fatal(s, "the MQTT broker refused the subscription to %s",
                       i < s->nfilters ? s->filters[i] : "?");
+    if (!s->fatal)
+        task_log(s->t, LOG_INFO, "subscribed to %d filter(s)", n);
 }
 
 static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)

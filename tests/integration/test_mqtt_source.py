@@ -1,0 +1,162 @@
+"""MqttSourceConnector against a real mosquitto (password file, user1/password as seed 002):
+exact Kafka messages, and QoS 1 that survives a kill -9 of the worker and a broker restart."""
+import json
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+import harness
+from harness import consume_all, wait_until
+
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+TOPIC = "health/device_data"
+
+
+@pytest.fixture
+def kafka():
+    k = harness.DevKafka(topics=("device_data:1", "stream:1", "restart:1", "qos0:1"))
+    yield k
+    k.stop()
+
+
+def publisher(broker, client_id="pub"):
+    c = mqtt.Client(client_id=client_id, clean_session=True)
+    c.username_pw_set(broker.USER, broker.PASSWORD)
+    c.max_inflight_messages_set(100)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    return c
+
+
+def publish_all(broker, topic, payloads, qos=1, pause_every=0):
+    c = publisher(broker)
+    infos = []
+    for i, p in enumerate(payloads):
+        infos.append(c.publish(topic, p, qos=qos))
+        if pause_every and i % pause_every == 0:
+            time.sleep(0.01)
+    for info in infos:
+        info.wait_for_publish()
+    c.loop_stop()
+    c.disconnect()
+
+
+def source_config(broker, kafka_topic, **extra):
+    conf = {"connector.class": "MqttSourceConnector", "mqtt.server.uri": broker.url,
+            "mqtt.topics": "health/#", "kafka.topic": kafka_topic, "mqtt.qos": "1",
+            "mqtt.username": broker.USER, "mqtt.password": broker.PASSWORD,
+            "key.converter": STRING, "value.converter": BYTES}
+    conf.update(extra)
+    return conf
+
+
+def read_topic(bootstrap, topic, timeout=10):
+    """Every message now in partition 0 of topic (assign, no group: no rebalance wait)."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "read-topic",
+                  "enable.auto.commit": False})
+    try:
+        _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=timeout)
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        out, deadline = [], time.time() + timeout
+        while len(out) < high and time.time() < deadline:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                out.append(m)
+        return out
+    finally:
+        c.close()
+
+
+def wait_subscribed(w, times=1):
+    wait_until(lambda: w.logs().count("subscribed to") >= times, 30, 0.1, "MQTT subscription")
+
+
+def device(i):
+    return json.dumps({"deviceId": f"device{i:03d}", "timestamp": 1640995200 + i,
+                       "heartRate": 70 + i % 20, "systolic": 120, "diastolic": 80,
+                       "oxygenSaturation": 98, "bodyTemperature": 98.6,
+                       "latitude": 40.7128, "longitude": -74.006}).encode()
+
+
+def test_seed_002_device_data_arrive_exactly(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mqtt", source_config(mosquitto, "device_data"))
+    w.wait_state("mqtt", "RUNNING")
+    wait_subscribed(w)
+    payloads = [device(i) for i in range(50)]
+    publish_all(mosquitto, TOPIC, payloads)
+
+    msgs = consume_all(kafka.bootstrap, "device_data", 50)
+    assert [m.value() for m in msgs] == payloads
+    assert {m.key() for m in msgs} == {TOPIC.encode()}
+    h = dict(msgs[0].headers())
+    assert h["mqtt.topic"] == TOPIC.encode()
+    assert h["mqtt.qos"] == b"1"
+    assert h["mqtt.retained"] == b"false"
+    assert int(h["mqtt.message.id"]) > 0
+    assert mosquitto.PASSWORD not in w.logs().replace("mqtt.password", "")
+    assert w.status("mqtt")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_kill9_mid_stream_loses_no_qos1_message(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-kill", source_config(mosquitto, "stream", **{"mqtt.topics": "kill/#"}))
+    w.wait_state("mq-kill", "RUNNING")
+    wait_subscribed(w)
+    total = 10000
+    payloads = [f"msg-{i:05d}".encode() for i in range(total)]
+    t = threading.Thread(target=publish_all, args=(mosquitto, "kill/a", payloads),
+                         kwargs={"pause_every": 50})
+    t.start()
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "stream")) >= 300, 60, 0.2,
+               "messages flowing")
+    w.kill9()
+    at_kill = len(read_topic(kafka.bootstrap, "stream"))
+    t.join()  # the rest is published while the worker is down: the broker queues it
+    assert at_kill < total
+
+    w2 = worker_factory(kafka.bootstrap, workdir=w.dir)
+    w2.wait_state("mq-kill", "RUNNING")
+
+    def all_there():
+        got = {m.value() for m in read_topic(kafka.bootstrap, "stream")}
+        return got >= set(payloads) and got
+    got = wait_until(all_there, 90, 1, "every QoS 1 message in Kafka")
+    assert got == set(payloads)
+
+
+def test_broker_restart_reconnects_and_loses_nothing(kafka, worker_factory):
+    broker = harness.Mosquitto()
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-restart", source_config(broker, "restart"))
+        w.wait_state("mq-restart", "RUNNING")
+        wait_subscribed(w)
+        first = [f"a-{i}".encode() for i in range(100)]
+        publish_all(broker, TOPIC, first)
+        assert len(consume_all(kafka.bootstrap, "restart", 100)) == 100
+
+        broker.stop()
+        broker.start()
+        wait_subscribed(w, 2)  # reconnected and subscribed again
+        second = [f"b-{i}".encode() for i in range(100)]
+        publish_all(broker, TOPIC, second)
+        msgs = consume_all(kafka.bootstrap, "restart", 200)
+        assert {m.value() for m in msgs} == set(first + second)
+        assert w.status("mq-restart")["tasks"][0]["state"] == "RUNNING"
+        assert "connection lost" in w.logs()
+    finally:
+        broker.close()
+
+
+def test_wrong_password_fails_the_task_with_the_broker_reason(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-bad", source_config(mosquitto, "device_data",
+                                     **{"mqtt.password": "not-the-password"}))
+    st = w.wait_task_state("mq-bad", "FAILED")
+    assert "not authorised" in st["tasks"][0]["trace"]
+    assert "not-the-password" not in w.logs()
