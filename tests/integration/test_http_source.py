@@ -1,0 +1,158 @@
+"""HttpSourceConnector: the seeds' ingest endpoints (001 POST /cow, 004 Sensor Logger
+/sensor_data) and the Confluent REST Proxy v2 produce API; a 200 lists where Kafka stored
+each record, errors are JSON with error_code and message."""
+import base64
+import json
+
+import pytest
+import requests
+
+import harness
+from test_mqtt_source import read_topic
+
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+TOKEN = "s3cr3t-t0ken"
+
+
+@pytest.fixture
+def kafka():
+    k = harness.DevKafka(topics=("cow:1", "sensors:1", "proxied:1", "bin:1"))
+    yield k
+    k.stop()
+
+
+@pytest.fixture
+def ingest(kafka, worker_factory):
+    """ingest(name, **config) -> base URL of a running HttpSourceConnector."""
+    w = worker_factory(kafka.bootstrap)
+
+    def make(name, **conf):
+        port = harness.free_port()
+        c = {"connector.class": "HttpSourceConnector",
+             "http.listeners": f"http://127.0.0.1:{port}", "key.converter": STRING}
+        c.update(conf)
+        w.create(name, c)
+        w.wait_state(name, "RUNNING")
+        return f"http://127.0.0.1:{port}"
+    make.worker = w
+    return make
+
+
+def test_seed_001_post_cow_lands_in_kafka_with_offsets(kafka, ingest):
+    url = ingest("cows", **{"http.paths": "/cow=cow", "http.key.field": "id"})
+    cow = {"id": "cow-001", "name": "Bessie", "birthdate": "2019-04-02", "weight": 612.5}
+    r = requests.post(url + "/cow", json=cow)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"offsets": [{"partition": 0, "offset": 0}]}
+    more = [{"id": "cow-002", "name": "Daisy", "birthdate": "2020-01-15", "weight": 540.0},
+            {"id": "cow-003", "name": "Clara", "birthdate": "2021-06-30", "weight": 498.25}]
+    r = requests.post(url + "/cow", json=more)
+    assert r.json() == {"offsets": [{"partition": 0, "offset": 1}, {"partition": 0, "offset": 2}]}
+
+    msgs = read_topic(kafka.bootstrap, "cow")
+    assert [m.key() for m in msgs] == [b"cow-001", b"cow-002", b"cow-003"]
+    assert [json.loads(m.value()) for m in msgs] == [cow] + more
+    assert msgs[0].value() == (b'{"id":"cow-001","name":"Bessie","birthdate":"2019-04-02",'
+                               b'"weight":612.5}')
+
+
+def test_seed_004_sensor_logger_split_one_record_per_reading(kafka, ingest):
+    url = ingest("sensor-logger", **{"http.paths": "/sensor_data=sensors",
+                                     "http.split.field": "payload",
+                                     "http.key.field": "deviceId"})
+    body = {"messageId": 7, "sessionId": "session456", "deviceId": "device789",
+            "payload": [
+                {"name": "accelerometer", "time": 1698435000000000000,
+                 "values": {"x": 1.0, "y": 0.0, "z": -1.0}},
+                {"name": "gyroscope", "time": 1698435000010000000,
+                 "values": {"x": 0.01, "y": -0.02, "z": 0.0}},
+                {"name": "orientation", "time": 1698435000020000000,
+                 "values": {"qx": 0.1, "qy": 0.2, "qz": 0.3, "qw": 0.9}}]}
+    r = requests.post(url + "/sensor_data", json=body)
+    assert r.status_code == 200, r.text
+    assert [o["offset"] for o in r.json()["offsets"]] == [0, 1, 2]
+
+    msgs = read_topic(kafka.bootstrap, "sensors")
+    head = {"messageId": 7, "sessionId": "session456", "deviceId": "device789"}
+    assert [json.loads(m.value()) for m in msgs] == [dict(head, **p) for p in body["payload"]]
+    assert {m.key() for m in msgs} == {b"device789"}
+
+
+def test_ndjson_one_record_per_line(kafka, ingest):
+    url = ingest("nd", **{"http.paths": "/cow=cow"})
+    r = requests.post(url + "/cow", data=b'{"id":"a"}\n\n{"id":"b"}\n',
+                      headers={"Content-Type": "application/x-ndjson"})
+    assert r.status_code == 200, r.text
+    assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [
+        {"id": "a"}, {"id": "b"}]
+
+
+def test_bearer_token_required_and_never_logged(kafka, ingest):
+    url = ingest("secure", **{"http.paths": "/cow=cow", "http.auth.token": TOKEN})
+    r = requests.post(url + "/cow", json={"id": "x"})
+    assert r.status_code == 401
+    assert r.json() == {"error_code": 40101, "message": "missing bearer token"}
+    r = requests.post(url + "/cow", json={"id": "x"}, headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert r.json()["message"] == "invalid bearer token"
+    r = requests.post(url + "/cow", json={"id": "x"},
+                      headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code == 200
+    assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "x"}]
+    assert TOKEN not in ingest.worker.logs()
+    cfg = ingest.worker.get("/connectors/secure").json()["config"]
+    assert TOKEN not in json.dumps(ingest.worker.get("/connectors/secure/status").json())
+    assert cfg["http.paths"] == "/cow=cow"
+
+
+def test_client_errors_are_json_with_codes(kafka, ingest):
+    url = ingest("errors", **{"http.paths": "/cow=cow", "http.max.body.bytes": "1000"})
+    r = requests.post(url + "/cow", data=b"x" * 5000, headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error_code"] == 41301
+    r = requests.post(url + "/cow", data=b'{"id": 1,\n "name": }',
+                      headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("malformed JSON at line 2 column")
+    r = requests.post(url + "/cow", data=b"id=1", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    r = requests.post(url + "/horse", json={"id": 1})
+    assert r.status_code == 404
+    assert r.json() == {"error_code": 40401, "message": "no route for /horse"}
+    r = requests.get(url + "/cow")
+    assert r.status_code == 405
+    # the listener still works after all that, and nothing of it reached Kafka
+    assert requests.post(url + "/cow", json={"id": "ok"}).status_code == 200
+    assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "ok"}]
+
+
+def test_rest_proxy_v2_round_trip(kafka, ingest):
+    url = ingest("proxy", **{"http.proxy.topics.regex": "proxied|bin"})
+    body = {"records": [{"key": "k1", "value": {"temp": 21.5}},
+                        {"value": {"temp": 22}, "partition": 0}]}
+    r = requests.post(url + "/topics/proxied", data=json.dumps(body),
+                      headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"offsets": [
+        {"partition": 0, "offset": 0, "error_code": None, "error": None},
+        {"partition": 0, "offset": 1, "error_code": None, "error": None}],
+        "key_schema_id": None, "value_schema_id": None}
+    msgs = read_topic(kafka.bootstrap, "proxied")
+    assert [(m.key(), m.value()) for m in msgs] == [(b"k1", b'{"temp":21.5}'),
+                                                    (None, b'{"temp":22}')]
+
+    r = requests.post(url + "/topics/elsewhere", data=json.dumps(body),
+                      headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
+    assert r.status_code == 403
+
+
+def test_rest_proxy_v2_binary(kafka, ingest):
+    url = ingest("proxy-bin", **{"value.converter": BYTES})
+    raw = bytes(range(256))
+    body = {"records": [{"value": base64.b64encode(raw).decode()}]}
+    r = requests.post(url + "/topics/bin", data=json.dumps(body),
+                      headers={"Content-Type": "application/vnd.kafka.binary.v2+json"})
+    assert r.status_code == 200, r.text
+    assert r.json()["offsets"][0]["offset"] == 0
+    assert [m.value() for m in read_topic(kafka.bootstrap, "bin")] == [raw]
