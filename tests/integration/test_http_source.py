@@ -156,3 +156,30 @@ def test_rest_proxy_v2_binary(kafka, ingest):
     assert r.status_code == 200, r.text
     assert r.json()["offsets"][0]["offset"] == 0
     assert [m.value() for m in read_topic(kafka.bootstrap, "bin")] == [raw]
+
+
+@pytest.mark.parametrize("name", ["seed-001-http-ingest", "seed-002-mqtt-source",
+                                  "seed-004-http-sensor-logger"])
+def test_example_configs_validate(worker, name):
+    with open(f"{harness.ROOT}/configs/{name}.json") as f:
+        conf = dict(json.load(f)["config"], name=name)
+    r = worker.put(f"/connector-plugins/{conf['connector.class']}/config/validate", conf)
+    assert r.status_code == 200, r.text
+    errors = [c["value"] for c in r.json()["configs"] if c["value"]["errors"]]
+    assert r.json()["error_count"] == 0, errors
+
+
+def test_bad_config_names_the_key(worker):
+    conf = {"name": "h", "connector.class": "HttpSourceConnector", "http.paths": "cow=cow",
+            "http.listeners": "ftp://x"}
+    r = worker.put("/connector-plugins/HttpSourceConnector/config/validate", conf)
+    bad = {c["value"]["name"]: c["value"]["errors"] for c in r.json()["configs"]
+           if c["value"]["errors"]}
+    assert set(bad) == {"http.paths", "http.listeners"}
+    assert "path 'cow' must start with /" in bad["http.paths"][0]
+    assert "not a listener URL" in bad["http.listeners"][0]
+    conf = {"name": "m", "connector.class": "MqttSourceConnector", "mqtt.server.uri": "http://broker",
+            "mqtt.topics": "a/#", "kafka.topic": "t", "mqtt.qos": "3"}
+    r = worker.put("/connector-plugins/MqttSourceConnector/config/validate", conf)
+    bad = {c["value"]["name"] for c in r.json()["configs"] if c["value"]["errors"]}
+    assert bad == {"mqtt.server.uri", "mqtt.qos"}
