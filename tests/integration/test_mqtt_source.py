@@ -1,6 +1,8 @@
 """MqttSourceConnector against a real mosquitto (password file, user1/password as seed 002):
 exact Kafka messages, and QoS 1 that survives a kill -9 of the worker and a broker restart."""
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -160,3 +162,62 @@ def test_wrong_password_fails_the_task_with_the_broker_reason(kafka, worker_fact
     st = w.wait_task_state("mq-bad", "FAILED")
     assert "not authorised" in st["tasks"][0]["trace"]
     assert "not-the-password" not in w.logs()
+
+
+def test_qos0_loses_what_is_published_while_the_worker_is_down(kafka, worker_factory,
+                                                               mosquitto):
+    """QoS 0 is documented as lossy: the broker queues nothing for an offline QoS 0
+    subscription, so messages published while connectd is down never arrive."""
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-q0", source_config(mosquitto, "qos0", **{"mqtt.topics": "q0/#",
+                                                          "mqtt.qos": "0"}))
+    w.wait_state("mq-q0", "RUNNING")
+    wait_subscribed(w)
+    publish_all(mosquitto, "q0/x", [b"before-1", b"before-2"], qos=0)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "qos0")) == 2, 30, 0.2, "before")
+    w.kill9()
+    publish_all(mosquitto, "q0/x", [b"while-down"], qos=0)
+    w2 = worker_factory(kafka.bootstrap, workdir=w.dir)
+    w2.wait_state("mq-q0", "RUNNING")
+    wait_subscribed(w2)
+    publish_all(mosquitto, "q0/x", [b"after"], qos=0)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "qos0")) == 3, 30, 0.2, "after")
+    assert [m.value() for m in read_topic(kafka.bootstrap, "qos0")] == [
+        b"before-1", b"before-2", b"after"]
+    assert dict(read_topic(kafka.bootstrap, "qos0")[0].headers())["mqtt.qos"] == b"0"
+
+
+def make_ca(d):
+    """A CA and a server certificate for 127.0.0.1 made with the openssl CLI."""
+    def ossl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+         "-keyout", "ca.key", "-out", "ca.crt")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt")
+    return {n: os.path.join(d, n) for n in ("ca.crt", "server.crt", "server.key")}
+
+
+def test_tls_listener_with_a_test_ca(kafka, worker_factory, tmp_path):
+    files = make_ca(str(tmp_path))
+    port = harness.free_port()
+    broker = harness.Mosquitto(extra_conf=(
+        f"listener {port} 127.0.0.1\ncafile {files['ca.crt']}\n"
+        f"certfile {files['server.crt']}\nkeyfile {files['server.key']}\n"))
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-tls", source_config(broker, "device_data", **{
+            "mqtt.server.uri": f"ssl://127.0.0.1:{port}",
+            "mqtt.ssl.ca.location": files["ca.crt"]}))
+        w.wait_state("mq-tls", "RUNNING")
+        wait_subscribed(w)
+        publish_all(broker, TOPIC, [device(1), device(2)])
+        msgs = wait_until(lambda: len(read_topic(kafka.bootstrap, "device_data")) == 2 and
+                          read_topic(kafka.bootstrap, "device_data"), 30, 0.2, "TLS messages")
+        assert [m.value() for m in msgs] == [device(1), device(2)]
+    finally:
+        broker.close()
