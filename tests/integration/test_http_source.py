@@ -3,6 +3,8 @@
 each record, errors are JSON with error_code and message."""
 import base64
 import json
+import threading
+import time
 
 import pytest
 import requests
@@ -13,6 +15,15 @@ from test_mqtt_source import read_topic
 STRING = "org.apache.kafka.connect.storage.StringConverter"
 BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
 TOKEN = "s3cr3t-t0ken"
+
+
+def high_watermark(bootstrap, topic):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "wm"})
+    try:
+        return c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+    finally:
+        c.close()
 
 
 @pytest.fixture
@@ -183,3 +194,52 @@ def test_bad_config_names_the_key(worker):
     r = worker.put("/connector-plugins/MqttSourceConnector/config/validate", conf)
     bad = {c["value"]["name"] for c in r.json()["configs"] if c["value"]["errors"]}
     assert bad == {"mqtt.server.uri", "mqtt.qos"}
+
+
+def test_queue_full_is_429_with_retry_after(kafka, ingest):
+    url = ingest("slow", **{"http.paths": "/cow=cow", "http.max.inflight.records": "1"})
+    assert requests.post(url + "/cow", json={"id": "warm"}).status_code == 200
+    assert kafka.command("rtt 1 2000").startswith("ok")
+    try:
+        slow = {}
+        t = threading.Thread(target=lambda: slow.update(r=requests.post(url + "/cow",
+                                                                         json={"id": "a"})))
+        t.start()
+        time.sleep(0.5)  # the first request waits for Kafka
+        r = requests.post(url + "/cow", json={"id": "b"})
+        assert r.status_code == 429
+        assert r.headers["Retry-After"] == "1"
+        assert r.json()["error_code"] == 42901
+        t.join()
+        assert slow["r"].status_code == 200
+        assert slow["r"].json() == {"offsets": [{"partition": 0, "offset": 1}]}
+    finally:
+        kafka.command("rtt 1 0")
+    assert [json.loads(m.value())["id"] for m in read_topic(kafka.bootstrap, "cow")] == [
+        "warm", "a"]
+
+
+def test_many_concurrent_clients_and_a_20mb_body(kafka, ingest):
+    url = ingest("busy", **{"http.paths": "/cow=cow,/sensor_data=sensors"})
+    n = 300
+    results = [None] * n
+
+    def post(i):
+        results[i] = requests.post(url + "/cow", json={"id": i}, timeout=60).status_code
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * n
+    ids = sorted(json.loads(m.value())["id"] for m in read_topic(kafka.bootstrap, "cow"))
+    assert ids == list(range(n))
+
+    line = json.dumps({"deviceId": "d", "pad": "x" * 180}) + "\n"
+    count = 20 * 1024 * 1024 // len(line)
+    r = requests.post(url + "/sensor_data", data=(line * count).encode(),
+                      headers={"Content-Type": "application/x-ndjson"}, timeout=120)
+    assert r.status_code == 200, r.text[:200]
+    offs = r.json()["offsets"]
+    assert [o["offset"] for o in offs] == list(range(count))
+    assert high_watermark(kafka.bootstrap, "sensors") == count
