@@ -17,6 +17,16 @@ BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
 TOKEN = "s3cr3t-t0ken"
 
 
+def http_post(url, **kw):
+    kw.setdefault("timeout", 30)
+    return requests.post(url, **kw)
+
+
+def http_get(url, **kw):
+    kw.setdefault("timeout", 30)
+    return requests.get(url, **kw)
+
+
 def high_watermark(bootstrap, topic):
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "wm"})
@@ -53,12 +63,12 @@ def ingest(kafka, worker_factory):
 def test_seed_001_post_cow_lands_in_kafka_with_offsets(kafka, ingest):
     url = ingest("cows", **{"http.paths": "/cow=cow", "http.key.field": "id"})
     cow = {"id": "cow-001", "name": "Bessie", "birthdate": "2019-04-02", "weight": 612.5}
-    r = requests.post(url + "/cow", json=cow)
+    r = http_post(url + "/cow", json=cow)
     assert r.status_code == 200, r.text
     assert r.json() == {"offsets": [{"partition": 0, "offset": 0}]}
     more = [{"id": "cow-002", "name": "Daisy", "birthdate": "2020-01-15", "weight": 540.0},
             {"id": "cow-003", "name": "Clara", "birthdate": "2021-06-30", "weight": 498.25}]
-    r = requests.post(url + "/cow", json=more)
+    r = http_post(url + "/cow", json=more)
     assert r.json() == {"offsets": [{"partition": 0, "offset": 1}, {"partition": 0, "offset": 2}]}
 
     msgs = read_topic(kafka.bootstrap, "cow")
@@ -80,7 +90,7 @@ def test_seed_004_sensor_logger_split_one_record_per_reading(kafka, ingest):
                  "values": {"x": 0.01, "y": -0.02, "z": 0.0}},
                 {"name": "orientation", "time": 1698435000020000000,
                  "values": {"qx": 0.1, "qy": 0.2, "qz": 0.3, "qw": 0.9}}]}
-    r = requests.post(url + "/sensor_data", json=body)
+    r = http_post(url + "/sensor_data", json=body)
     assert r.status_code == 200, r.text
     assert [o["offset"] for o in r.json()["offsets"]] == [0, 1, 2]
 
@@ -92,7 +102,7 @@ def test_seed_004_sensor_logger_split_one_record_per_reading(kafka, ingest):
 
 def test_ndjson_one_record_per_line(kafka, ingest):
     url = ingest("nd", **{"http.paths": "/cow=cow"})
-    r = requests.post(url + "/cow", data=b'{"id":"a"}\n\n{"id":"b"}\n',
+    r = http_post(url + "/cow", data=b'{"id":"a"}\n\n{"id":"b"}\n',
                       headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text
     assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [
@@ -101,13 +111,13 @@ def test_ndjson_one_record_per_line(kafka, ingest):
 
 def test_bearer_token_required_and_never_logged(kafka, ingest):
     url = ingest("secure", **{"http.paths": "/cow=cow", "http.auth.token": TOKEN})
-    r = requests.post(url + "/cow", json={"id": "x"})
+    r = http_post(url + "/cow", json={"id": "x"})
     assert r.status_code == 401
     assert r.json() == {"error_code": 40101, "message": "missing bearer token"}
-    r = requests.post(url + "/cow", json={"id": "x"}, headers={"Authorization": "Bearer nope"})
+    r = http_post(url + "/cow", json={"id": "x"}, headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401
     assert r.json()["message"] == "invalid bearer token"
-    r = requests.post(url + "/cow", json={"id": "x"},
+    r = http_post(url + "/cow", json={"id": "x"},
                       headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200
     assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "x"}]
@@ -119,22 +129,22 @@ def test_bearer_token_required_and_never_logged(kafka, ingest):
 
 def test_client_errors_are_json_with_codes(kafka, ingest):
     url = ingest("errors", **{"http.paths": "/cow=cow", "http.max.body.bytes": "1000"})
-    r = requests.post(url + "/cow", data=b"x" * 5000, headers={"Content-Type": "application/json"})
+    r = http_post(url + "/cow", data=b"x" * 5000, headers={"Content-Type": "application/json"})
     assert r.status_code == 413
     assert r.json()["error_code"] == 41301
-    r = requests.post(url + "/cow", data=b'{"id": 1,\n "name": }',
+    r = http_post(url + "/cow", data=b'{"id": 1,\n "name": }',
                       headers={"Content-Type": "application/json"})
     assert r.status_code == 400
     assert r.json()["message"].startswith("malformed JSON at line 2 column")
-    r = requests.post(url + "/cow", data=b"id=1", headers={"Content-Type": "text/plain"})
+    r = http_post(url + "/cow", data=b"id=1", headers={"Content-Type": "text/plain"})
     assert r.status_code == 415
-    r = requests.post(url + "/horse", json={"id": 1})
+    r = http_post(url + "/horse", json={"id": 1})
     assert r.status_code == 404
     assert r.json() == {"error_code": 40401, "message": "no route for /horse"}
-    r = requests.get(url + "/cow")
+    r = http_get(url + "/cow")
     assert r.status_code == 405
     # the listener still works after all that, and nothing of it reached Kafka
-    assert requests.post(url + "/cow", json={"id": "ok"}).status_code == 200
+    assert http_post(url + "/cow", json={"id": "ok"}).status_code == 200
     assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "ok"}]
 
 
@@ -142,7 +152,7 @@ def test_rest_proxy_v2_round_trip(kafka, ingest):
     url = ingest("proxy", **{"http.proxy.topics.regex": "proxied|bin"})
     body = {"records": [{"key": "k1", "value": {"temp": 21.5}},
                         {"value": {"temp": 22}, "partition": 0}]}
-    r = requests.post(url + "/topics/proxied", data=json.dumps(body),
+    r = http_post(url + "/topics/proxied", data=json.dumps(body),
                       headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
     assert r.status_code == 200, r.text
     assert r.json() == {"offsets": [
@@ -153,7 +163,7 @@ def test_rest_proxy_v2_round_trip(kafka, ingest):
     assert [(m.key(), m.value()) for m in msgs] == [(b"k1", b'{"temp":21.5}'),
                                                     (None, b'{"temp":22}')]
 
-    r = requests.post(url + "/topics/elsewhere", data=json.dumps(body),
+    r = http_post(url + "/topics/elsewhere", data=json.dumps(body),
                       headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
     assert r.status_code == 403
 
@@ -162,7 +172,7 @@ def test_rest_proxy_v2_binary(kafka, ingest):
     url = ingest("proxy-bin", **{"value.converter": BYTES})
     raw = bytes(range(256))
     body = {"records": [{"value": base64.b64encode(raw).decode()}]}
-    r = requests.post(url + "/topics/bin", data=json.dumps(body),
+    r = http_post(url + "/topics/bin", data=json.dumps(body),
                       headers={"Content-Type": "application/vnd.kafka.binary.v2+json"})
     assert r.status_code == 200, r.text
     assert r.json()["offsets"][0]["offset"] == 0
@@ -198,15 +208,15 @@ def test_bad_config_names_the_key(worker):
 
 def test_queue_full_is_429_with_retry_after(kafka, ingest):
     url = ingest("slow", **{"http.paths": "/cow=cow", "http.max.inflight.records": "1"})
-    assert requests.post(url + "/cow", json={"id": "warm"}).status_code == 200
+    assert http_post(url + "/cow", json={"id": "warm"}).status_code == 200
     assert kafka.command("rtt 1 2000").startswith("ok")
     try:
         slow = {}
-        t = threading.Thread(target=lambda: slow.update(r=requests.post(url + "/cow",
+        t = threading.Thread(target=lambda: slow.update(r=http_post(url + "/cow",
                                                                          json={"id": "a"})))
         t.start()
         time.sleep(0.5)  # the first request waits for Kafka
-        r = requests.post(url + "/cow", json={"id": "b"})
+        r = http_post(url + "/cow", json={"id": "b"})
         assert r.status_code == 429
         assert r.headers["Retry-After"] == "1"
         assert r.json()["error_code"] == 42901
@@ -225,7 +235,7 @@ def test_many_concurrent_clients_and_a_20mb_body(kafka, ingest):
     results = [None] * n
 
     def post(i):
-        results[i] = requests.post(url + "/cow", json={"id": i}, timeout=60).status_code
+        results[i] = http_post(url + "/cow", json={"id": i}, timeout=60).status_code
     threads = [threading.Thread(target=post, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
@@ -237,7 +247,7 @@ def test_many_concurrent_clients_and_a_20mb_body(kafka, ingest):
 
     line = json.dumps({"deviceId": "d", "pad": "x" * 180}) + "\n"
     count = 20 * 1024 * 1024 // len(line)
-    r = requests.post(url + "/sensor_data", data=(line * count).encode(),
+    r = http_post(url + "/sensor_data", data=(line * count).encode(),
                       headers={"Content-Type": "application/x-ndjson"}, timeout=120)
     assert r.status_code == 200, r.text[:200]
     offs = r.json()["offsets"]
