@@ -48,14 +48,14 @@ def ingest(kafka, worker_factory):
     """ingest(name, **config) -> base URL of a running HttpSourceConnector."""
     w = worker_factory(kafka.bootstrap)
 
-    def make(name, **conf):
+    def make(name, scheme="http", **conf):
         port = harness.free_port()
         c = {"connector.class": "HttpSourceConnector",
-             "http.listeners": f"http://127.0.0.1:{port}", "key.converter": STRING}
+             "http.listeners": f"{scheme}://127.0.0.1:{port}", "key.converter": STRING}
         c.update(conf)
         w.create(name, c)
         w.wait_state(name, "RUNNING")
-        return f"http://127.0.0.1:{port}"
+        return f"{scheme}://127.0.0.1:{port}"
     make.worker = w
     return make
 
@@ -163,6 +163,14 @@ def test_rest_proxy_v2_round_trip(kafka, ingest):
     assert [(m.key(), m.value()) for m in msgs] == [(b"k1", b'{"temp":21.5}'),
                                                     (None, b'{"temp":22}')]
 
+    v3 = {"key": {"type": "STRING", "data": "k3"}, "value": {"type": "JSON", "data": [1, 2]}}
+    r = http_post(url + "/v3/clusters/local/topics/proxied/records", json=v3)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"error_code": 200, "topic_name": "proxied", "partition_id": 0,
+                        "offset": 2}
+    assert (read_topic(kafka.bootstrap, "proxied")[2].key(),
+            read_topic(kafka.bootstrap, "proxied")[2].value()) == (b"k3", b"[1,2]")
+
     r = http_post(url + "/topics/elsewhere", data=json.dumps(body),
                       headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
     assert r.status_code == 403
@@ -253,3 +261,16 @@ def test_many_concurrent_clients_and_a_20mb_body(kafka, ingest):
     offs = r.json()["offsets"]
     assert [o["offset"] for o in offs] == list(range(count))
     assert high_watermark(kafka.bootstrap, "sensors") == count
+
+
+def test_https_listener(kafka, ingest, tmp_path):
+    from test_mqtt_source import make_ca
+    files = make_ca(str(tmp_path))
+    url = ingest("tls", **{"http.paths": "/cow=cow",
+                           "http.ssl.certificate.location": files["server.crt"],
+                           "http.ssl.key.location": files["server.key"]},
+                 scheme="https")
+    assert url.startswith("https://")
+    r = http_post(url + "/cow", json={"id": "tls"}, verify=files["ca.crt"])
+    assert r.status_code == 200, r.text
+    assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "tls"}]

@@ -221,3 +221,18 @@ def test_tls_listener_with_a_test_ca(kafka, worker_factory, tmp_path):
         assert [m.value() for m in msgs] == [device(1), device(2)]
     finally:
         broker.close()
+
+
+def test_two_tasks_share_the_subscription(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-shared", source_config(mosquitto, "stream", **{"mqtt.topics": "shared/#",
+                                                               "tasks.max": "2"}))
+    w.wait_state("mq-shared", "RUNNING", tasks=2)
+    wait_subscribed(w, 2)
+    payloads = [f"s-{i}".encode() for i in range(400)]
+    publish_all(mosquitto, "shared/x", payloads)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "stream")) >= 400, 30, 0.2, "all")
+    time.sleep(0.5)
+    values = [m.value() for m in read_topic(kafka.bootstrap, "stream")]
+    assert sorted(values) == sorted(payloads)  # each message once: the broker split them
+    assert "connectd-mq-shared-0" in w.logs() and "connectd-mq-shared-1" in w.logs()
