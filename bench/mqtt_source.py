@@ -24,9 +24,10 @@ def publish(broker, topic, n, payload=b"x" * 200):
     c.max_queued_messages_set(0)
     c.connect("127.0.0.1", broker.port)
     c.loop_start()
-    infos = [c.publish(topic, payload, qos=1) for _ in range(n)]
-    for i in infos:
-        i.wait_for_publish()
+    for start in range(0, n, 5000):  # in chunks: paho's queue is bounded
+        infos = [c.publish(topic, payload, qos=1) for _ in range(min(5000, n - start))]
+        for i in infos:
+            i.wait_for_publish()
     c.loop_stop()
     c.disconnect()
 
