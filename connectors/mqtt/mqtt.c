@@ -20,6 +20,7 @@
 #include "log.h"
 #include "plugin.h"
 
+#include <errno.h>
 #include <mosquitto.h>
 #include <poll.h>
 #include <pthread.h>
@@ -354,11 +355,18 @@ static int mq_take(struct mq *s, struct cd_record **recs, int max)
  * this connection awaits Kafka. */
 static void mq_write(struct mq *s)
 {
-    if (!s->m || !mosquitto_want_write(s->m))
-        return;
-    int rc = mosquitto_loop_write(s->m, 1);
-    if (rc)
-        mq_drop(s, mosquitto_strerror(rc));
+    /* One call normally writes the whole queue; loop in case it stopped early (its loop
+     * also returns on a stale EAGAIN in errno) until the queue is empty or the socket full. */
+    for (int i = 0; i < 64 && s->m && mosquitto_want_write(s->m); i++) {
+        errno = 0;
+        int rc = mosquitto_loop_write(s->m, 1);
+        if (rc) {
+            mq_drop(s, mosquitto_strerror(rc));
+            return;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return; /* the rest goes when the socket is writable (POLLOUT in mq_read) */
+    }
 }
 
 static void mq_read(struct mq *s, int timeout_ms, int max)
