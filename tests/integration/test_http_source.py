@@ -274,3 +274,34 @@ def test_https_listener(kafka, ingest, tmp_path):
     r = http_post(url + "/cow", json={"id": "tls"}, verify=files["ca.crt"])
     assert r.status_code == 200, r.text
     assert [json.loads(m.value()) for m in read_topic(kafka.bootstrap, "cow")] == [{"id": "tls"}]
+
+
+def test_a_thousand_slow_clients_at_once(kafka, ingest):
+    """1,000 connections that send half a request and wait: a normal client is still served
+    at once, then every slow one finishes its request and gets its 200."""
+    import socket
+    url = ingest("slowloris", **{"http.paths": "/cow=cow"})
+    port = int(url.rsplit(":", 1)[1])
+    conns = []
+    for i in range(1000):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(b"POST /cow HTTP/1.1\r\nHost: x\r\n")
+        conns.append(s)
+    assert http_post(url + "/cow", json={"id": "quick"}).status_code == 200
+    assert ingest.worker.get("/health").status_code == 200
+    for i, s in enumerate(conns):
+        body = json.dumps({"id": i}).encode()
+        s.sendall(b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                  b"Connection: close\r\n\r\n%s" % (len(body), body))
+    statuses = []
+    for s in conns:
+        reply = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        statuses.append(reply.split(b" ", 2)[1])
+    assert statuses == [b"200"] * 1000
+    assert high_watermark(kafka.bootstrap, "cow") == 1001
