@@ -445,9 +445,12 @@ static int http_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
     int n = 0;
     pthread_mutex_lock(&s->mu);
     if (!s->qhead) {
+        /* With records in Kafka's hands, come back soon: the runtime serves delivery
+         * reports (and so the waiting requests' replies) between polls. */
+        long wait_ms = s->inflight > 0 ? 1 : timeout_ms;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)timeout_ms * 1000000L;
+        until.tv_nsec += wait_ms * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->cv, &s->mu, &until);
