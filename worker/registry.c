@@ -7,6 +7,8 @@ extern const struct connector_plugin filestream_source_plugin;
 extern const struct connector_plugin filestream_sink_plugin;
 extern const struct connector_plugin vitals_source_plugin;
 extern const struct connector_plugin influx_sink_plugin;
+extern const struct connector_plugin mqtt_source_plugin;
+extern const struct connector_plugin http_source_plugin;
 extern const struct converter_plugin conv_json_plugin;
 extern const struct converter_plugin conv_string_plugin;
 extern const struct converter_plugin conv_bytearray_plugin;
@@ -16,6 +18,8 @@ const struct connector_plugin *const registry_connectors[] = {
     &filestream_source_plugin,
     &vitals_source_plugin,
     &influx_sink_plugin,
+    &mqtt_source_plugin,
+    &http_source_plugin,
     NULL,
 };
 

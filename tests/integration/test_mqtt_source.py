@@ -1,0 +1,238 @@
+"""MqttSourceConnector against a real mosquitto (password file, user1/password as seed 002):
+exact Kafka messages, and QoS 1 that survives a kill -9 of the worker and a broker restart."""
+import json
+import os
+import subprocess
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+import harness
+from harness import consume_all, wait_until
+
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+BYTES = "org.apache.kafka.connect.converters.ByteArrayConverter"
+TOPIC = "health/device_data"
+
+
+@pytest.fixture
+def kafka():
+    k = harness.DevKafka(topics=("device_data:1", "stream:1", "restart:1", "qos0:1"))
+    yield k
+    k.stop()
+
+
+def publisher(broker, client_id="pub"):
+    c = mqtt.Client(client_id=client_id, clean_session=True)
+    c.username_pw_set(broker.USER, broker.PASSWORD)
+    c.max_inflight_messages_set(100)
+    c.connect("127.0.0.1", broker.port)
+    c.loop_start()
+    return c
+
+
+def publish_all(broker, topic, payloads, qos=1, pause_every=0):
+    c = publisher(broker)
+    infos = []
+    for i, p in enumerate(payloads):
+        infos.append(c.publish(topic, p, qos=qos))
+        if pause_every and i % pause_every == 0:
+            time.sleep(0.01)
+    for info in infos:
+        info.wait_for_publish()
+    c.loop_stop()
+    c.disconnect()
+
+
+def source_config(broker, kafka_topic, **extra):
+    conf = {"connector.class": "MqttSourceConnector", "mqtt.server.uri": broker.url,
+            "mqtt.topics": "health/#", "kafka.topic": kafka_topic, "mqtt.qos": "1",
+            "mqtt.username": broker.USER, "mqtt.password": broker.PASSWORD,
+            "key.converter": STRING, "value.converter": BYTES}
+    conf.update(extra)
+    return conf
+
+
+def read_topic(bootstrap, topic, timeout=10):
+    """Every message now in partition 0 of topic (assign, no group: no rebalance wait)."""
+    from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "read-topic",
+                  "enable.auto.commit": False})
+    try:
+        _, high = c.get_watermark_offsets(TopicPartition(topic, 0), timeout=timeout)
+        c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+        out, deadline = [], time.time() + timeout
+        while len(out) < high and time.time() < deadline:
+            m = c.poll(0.2)
+            if m is not None and not m.error():
+                out.append(m)
+        return out
+    finally:
+        c.close()
+
+
+def wait_subscribed(w, times=1):
+    wait_until(lambda: w.logs().count("subscribed to") >= times, 30, 0.1, "MQTT subscription")
+
+
+def device(i):
+    return json.dumps({"deviceId": f"device{i:03d}", "timestamp": 1640995200 + i,
+                       "heartRate": 70 + i % 20, "systolic": 120, "diastolic": 80,
+                       "oxygenSaturation": 98, "bodyTemperature": 98.6,
+                       "latitude": 40.7128, "longitude": -74.006}).encode()
+
+
+def test_seed_002_device_data_arrive_exactly(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mqtt", source_config(mosquitto, "device_data"))
+    w.wait_state("mqtt", "RUNNING")
+    wait_subscribed(w)
+    payloads = [device(i) for i in range(50)]
+    publish_all(mosquitto, TOPIC, payloads)
+
+    msgs = consume_all(kafka.bootstrap, "device_data", 50)
+    assert [m.value() for m in msgs] == payloads
+    assert {m.key() for m in msgs} == {TOPIC.encode()}
+    h = dict(msgs[0].headers())
+    assert h["mqtt.topic"] == TOPIC.encode()
+    assert h["mqtt.qos"] == b"1"
+    assert h["mqtt.retained"] == b"false"
+    assert int(h["mqtt.message.id"]) > 0
+    assert mosquitto.PASSWORD not in w.logs().replace("mqtt.password", "")
+    assert w.status("mqtt")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_kill9_mid_stream_loses_no_qos1_message(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-kill", source_config(mosquitto, "stream", **{"mqtt.topics": "kill/#"}))
+    w.wait_state("mq-kill", "RUNNING")
+    wait_subscribed(w)
+    total = 10000
+    payloads = [f"msg-{i:05d}".encode() for i in range(total)]
+    t = threading.Thread(target=publish_all, args=(mosquitto, "kill/a", payloads),
+                         kwargs={"pause_every": 50})
+    t.start()
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "stream")) >= 300, 60, 0.2,
+               "messages flowing")
+    w.kill9()
+    at_kill = len(read_topic(kafka.bootstrap, "stream"))
+    t.join()  # the rest is published while the worker is down: the broker queues it
+    assert at_kill < total
+
+    w2 = worker_factory(kafka.bootstrap, workdir=w.dir)
+    w2.wait_state("mq-kill", "RUNNING")
+
+    def all_there():
+        got = {m.value() for m in read_topic(kafka.bootstrap, "stream")}
+        return got >= set(payloads) and got
+    got = wait_until(all_there, 90, 1, "every QoS 1 message in Kafka")
+    assert got == set(payloads)
+
+
+def test_broker_restart_reconnects_and_loses_nothing(kafka, worker_factory):
+    broker = harness.Mosquitto()
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-restart", source_config(broker, "restart"))
+        w.wait_state("mq-restart", "RUNNING")
+        wait_subscribed(w)
+        first = [f"a-{i}".encode() for i in range(100)]
+        publish_all(broker, TOPIC, first)
+        assert len(consume_all(kafka.bootstrap, "restart", 100)) == 100
+
+        broker.stop()
+        broker.start()
+        wait_subscribed(w, 2)  # reconnected and subscribed again
+        second = [f"b-{i}".encode() for i in range(100)]
+        publish_all(broker, TOPIC, second)
+        msgs = consume_all(kafka.bootstrap, "restart", 200)
+        assert {m.value() for m in msgs} == set(first + second)
+        assert w.status("mq-restart")["tasks"][0]["state"] == "RUNNING"
+        assert "connection lost" in w.logs()
+    finally:
+        broker.close()
+
+
+def test_wrong_password_fails_the_task_with_the_broker_reason(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-bad", source_config(mosquitto, "device_data",
+                                     **{"mqtt.password": "not-the-password"}))
+    st = w.wait_task_state("mq-bad", "FAILED")
+    assert "not authorised" in st["tasks"][0]["trace"]
+    assert "not-the-password" not in w.logs()
+
+
+def test_qos0_loses_what_is_published_while_the_worker_is_down(kafka, worker_factory,
+                                                               mosquitto):
+    """QoS 0 is documented as lossy: the broker queues nothing for an offline QoS 0
+    subscription, so messages published while connectd is down never arrive."""
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-q0", source_config(mosquitto, "qos0", **{"mqtt.topics": "q0/#",
+                                                          "mqtt.qos": "0"}))
+    w.wait_state("mq-q0", "RUNNING")
+    wait_subscribed(w)
+    publish_all(mosquitto, "q0/x", [b"before-1", b"before-2"], qos=0)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "qos0")) == 2, 30, 0.2, "before")
+    w.kill9()
+    publish_all(mosquitto, "q0/x", [b"while-down"], qos=0)
+    w2 = worker_factory(kafka.bootstrap, workdir=w.dir)
+    w2.wait_state("mq-q0", "RUNNING")
+    wait_subscribed(w2)
+    publish_all(mosquitto, "q0/x", [b"after"], qos=0)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "qos0")) == 3, 30, 0.2, "after")
+    assert [m.value() for m in read_topic(kafka.bootstrap, "qos0")] == [
+        b"before-1", b"before-2", b"after"]
+    assert dict(read_topic(kafka.bootstrap, "qos0")[0].headers())["mqtt.qos"] == b"0"
+
+
+def make_ca(d):
+    """A CA and a server certificate for 127.0.0.1 made with the openssl CLI."""
+    def ossl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+         "-keyout", "ca.key", "-out", "ca.crt")
+    ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(d, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+         "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt")
+    return {n: os.path.join(d, n) for n in ("ca.crt", "server.crt", "server.key")}
+
+
+def test_tls_listener_with_a_test_ca(kafka, worker_factory, tmp_path):
+    files = make_ca(str(tmp_path))
+    port = harness.free_port()
+    broker = harness.Mosquitto(extra_conf=(
+        f"listener {port} 127.0.0.1\ncafile {files['ca.crt']}\n"
+        f"certfile {files['server.crt']}\nkeyfile {files['server.key']}\n"))
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-tls", source_config(broker, "device_data", **{
+            "mqtt.server.uri": f"ssl://127.0.0.1:{port}",
+            "mqtt.ssl.ca.location": files["ca.crt"]}))
+        w.wait_state("mq-tls", "RUNNING")
+        wait_subscribed(w)
+        publish_all(broker, TOPIC, [device(1), device(2)])
+        msgs = wait_until(lambda: len(read_topic(kafka.bootstrap, "device_data")) == 2 and
+                          read_topic(kafka.bootstrap, "device_data"), 30, 0.2, "TLS messages")
+        assert [m.value() for m in msgs] == [device(1), device(2)]
+    finally:
+        broker.close()
+
+
+def test_two_tasks_share_the_subscription(kafka, worker_factory, mosquitto):
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-shared", source_config(mosquitto, "stream", **{"mqtt.topics": "shared/#",
+                                                               "tasks.max": "2"}))
+    w.wait_state("mq-shared", "RUNNING", tasks=2)
+    wait_subscribed(w, 2)
+    payloads = [f"s-{i}".encode() for i in range(400)]
+    publish_all(mosquitto, "shared/x", payloads)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "stream")) >= 400, 30, 0.2, "all")
+    time.sleep(0.5)
+    values = [m.value() for m in read_topic(kafka.bootstrap, "stream")]
+    assert sorted(values) == sorted(payloads)  # each message once: the broker split them
+    assert "connectd-mq-shared-0" in w.logs() and "connectd-mq-shared-1" in w.logs()
