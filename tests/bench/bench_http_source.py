@@ -14,7 +14,7 @@ import tempfile
 import textwrap
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
 
 FLASK_APP = textwrap.dedent("""
