@@ -60,8 +60,10 @@ unit-asan: $(ASAN_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    bash scripts/run-unit.sh $(ASAN_BIN)
 
+# A test that fails is run once more (-rR lists such reruns: flakes to fix, not to ignore);
+# a hung test fails after 300 s instead of eating the CI budget.
 integration: $(B)/connectd $(B)/asan/connectd
-	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider -x --durations=10 .
+	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider --durations=15 --timeout=300 --reruns=1 -rR .
 
 test:
 	bash scripts/install-deps.sh

@@ -9,6 +9,7 @@ libssl-dev zlib1g-dev"
 TEST_PKGS="postgresql mariadb-server influxdb mosquitto kcat python3-pytest
 python3-requests python3-psycopg2 python3-pymysql python3-paho-mqtt
 python3-confluent-kafka python3-jwt python3-cryptography python3-flask wrk
+python3-pytest-timeout python3-pytest-rerunfailures
 libcmocka-dev curl procps"
 
 want="$BUILD_PKGS"
