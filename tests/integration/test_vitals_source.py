@@ -4,6 +4,7 @@ continues the sequence without a gap, both formats have the seeds' record shapes
 heart rate; seed 002: MQTT health device), and bad config names the key."""
 import json
 import re
+import time
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
@@ -59,7 +60,6 @@ def test_same_seed_gives_byte_identical_records_and_iterations_stops(dev_kafka, 
     for name in ("gen-a", "gen-b"):
         worker.wait_state(name, "RUNNING")
     harness.wait_until(lambda: end_offset(dev_kafka.bootstrap, "a") == n, 10)
-    import time
     time.sleep(1.5)
     assert end_offset(dev_kafka.bootstrap, "a") == n
     assert end_offset(dev_kafka.bootstrap, "b") == n
@@ -147,7 +147,6 @@ def test_restart_continues_the_sequence_without_a_gap(dev_kafka, worker_factory,
         assert rec == ref[s]  # a re-sent record is the same bytes as the first time
     first = sorted(set(seqs))
     assert first == list(range(n))  # every sequence number, no gap
-    assert seqs == sorted(seqs) or how == "kill9"
     if how == "stop":
         assert got == ref  # a clean stop committed every offset: no duplicates either
     else:
