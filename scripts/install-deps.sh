@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS="build-essential pkg-config librdkafka-dev libmosquitto-dev libpq-dev
 default-libmysqlclient-dev libcurl4-openssl-dev libjansson-dev libmicrohttpd-dev
 libssl-dev zlib1g-dev"
-TEST_PKGS="postgresql mariadb-server influxdb mosquitto kcat python3-pytest
+TEST_PKGS="postgresql mariadb-server influxdb mosquitto mosquitto-clients kcat python3-pytest
 python3-requests python3-psycopg2 python3-pymysql python3-paho-mqtt
 python3-confluent-kafka python3-jwt python3-cryptography python3-flask wrk
 python3-pytest-timeout python3-pytest-rerunfailures

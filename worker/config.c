@@ -104,7 +104,9 @@ static int check_allowed(const struct cfg_def *d, const char *value, char *err, 
     for (const char *const *a = d->allowed; *a; a++)
         if (!strcasecmp(*a, value))
             return 0;
-    size_t n = (size_t)snprintf(err, errlen, "String must be one of: ");
+    size_t n = (size_t)snprintf(err, errlen,
+                                "Invalid value %s for configuration %s: String must be one of: ",
+                                value, d->name);
     for (const char *const *a = d->allowed; *a && n < errlen; a++)
         n += (size_t)snprintf(err + n, errlen - n, "%s%s", a == d->allowed ? "" : ", ", *a);
     return -1;

@@ -12,25 +12,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const char *const formats[] = {"heart_rate", "device", NULL};
 
 static int start_time_check(const char *v, char *err, size_t errlen);
+static int devices_check(const char *v, char *err, size_t errlen);
+static int rate_check(const char *v, char *err, size_t errlen);
+static int iterations_check(const char *v, char *err, size_t errlen);
+static int anomaly_check(const char *v, char *err, size_t errlen);
 
 static const struct cfg_def vitals_defs[] = {
     {"kafka.topic", CFG_STRING, "vitals", 0, CFG_HIGH, "Topic to write the generated records to.",
      NULL, 0, NULL, NULL},
     {"devices", CFG_INT, "10", 0, CFG_MEDIUM,
      "Number of simulated devices (patients); record n comes from device n % devices.", NULL, 0,
-     NULL, NULL},
+     NULL, devices_check},
     {"rate", CFG_DOUBLE, "10", 0, CFG_MEDIUM,
-     "Records per second for the whole connector; 0 = as fast as possible.", NULL, 0, NULL, NULL},
+     "Records per second for the whole connector; 0 = as fast as possible.", NULL, 0, NULL,
+     rate_check},
     {"iterations", CFG_LONG, "0", 0, CFG_MEDIUM,
-     "Total number of records to generate; 0 = no limit.", NULL, 0, NULL, NULL},
+     "Total number of records to generate; 0 = no limit.", NULL, 0, NULL, iterations_check},
     {"anomaly.ratio", CFG_DOUBLE, "0.01", 0, CFG_LOW,
      "Share of records (0..1) carrying an abnormal reading, flagged with anomaly=true.", NULL, 0,
-     NULL, NULL},
+     NULL, anomaly_check},
     {"random.seed", CFG_LONG, "42", 0, CFG_LOW,
      "Seed of the generator: the same seed gives byte-identical records.", NULL, 0, NULL, NULL},
     {"format", CFG_STRING, "heart_rate", 0, CFG_MEDIUM,
@@ -75,6 +81,43 @@ static int start_time_check(const char *v, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* The type check ran first, so v parses; this only checks the range. */
+static int range_check(const char *key, const char *v, double lo, double hi, char *err,
+                       size_t errlen)
+{
+    double d = strtod(v, NULL);
+    if (d >= lo && d <= hi)
+        return 0;
+    if (hi == INFINITY)
+        snprintf(err, errlen, "Invalid value %s for configuration %s: Value must be at least %g",
+                 v, key, lo);
+    else
+        snprintf(err, errlen,
+                 "Invalid value %s for configuration %s: Value must be between %g and %g", v, key,
+                 lo, hi);
+    return -1;
+}
+
+static int devices_check(const char *v, char *err, size_t errlen)
+{
+    return range_check("devices", v, 1, INFINITY, err, errlen);
+}
+
+static int rate_check(const char *v, char *err, size_t errlen)
+{
+    return range_check("rate", v, 0, INFINITY, err, errlen);
+}
+
+static int iterations_check(const char *v, char *err, size_t errlen)
+{
+    return range_check("iterations", v, 0, INFINITY, err, errlen);
+}
+
+static int anomaly_check(const char *v, char *err, size_t errlen)
+{
+    return range_check("anomaly.ratio", v, 0, 1, err, errlen);
 }
 
 static json_t *vitals_task_configs(json_t *conf, int max_tasks)
@@ -149,7 +192,7 @@ static int vitals_start(struct task_ctx *t, json_t *conf, void **state)
     g->devices = (int)cfg_get_int(conf, vitals_defs, "devices", 10);
     if (g->devices < 1)
         g->devices = 1;
-    g->device_fmt = !strcmp(conf_s(conf, "format"), "device");
+    g->device_fmt = !strcasecmp(conf_s(conf, "format"), "device"); /* as the allowed check */
     g->rate = cfg_get_double(conf, vitals_defs, "rate", 10);
     g->anomaly = cfg_get_double(conf, vitals_defs, "anomaly.ratio", 0.01);
     g->iterations = cfg_get_int(conf, vitals_defs, "iterations", 0);
@@ -217,7 +260,7 @@ static json_t *device_value(uint64_t *s, const char *id, int dev, long long ts, 
     int sys = anomalous ? between(s, 160, 200) : between(s, 105, 135);
     int spo2 = anomalous ? between(s, 82, 90) : between(s, 95, 100);
     double temp = round_to(anomalous ? 101.0 + uniform(s) * 3 : 97.0 + uniform(s) * 2.2, 1);
-    /* Each device stays near its own home position, a fixed function of seed and device. */
+    /* Each device stays near its own home position, a fixed function of the device. */
     uint64_t home = (uint64_t)dev * 7919u;
     double lat = round_to(40.7128 + (uniform(&home) - 0.5) * 0.2 + (uniform(s) - 0.5) * 0.001, 6);
     double lon = round_to(-74.006 + (uniform(&home) - 0.5) * 0.2 + (uniform(s) - 0.5) * 0.001, 6);

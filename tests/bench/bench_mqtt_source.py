@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """MQTT QoS 1 from mosquitto into Kafka: connectd draining N messages the broker queued for
-its persistent session, against the limit of a paho QoS 1 subscriber draining the same
-queue (the publisher's speed is left out: it is slower than both). Run with the broker's
-default max_inflight_messages (20) and raised values:
+its persistent session, against the limit of `mosquitto_sub -q 1` (persistent session too)
+draining the same number from the same broker (the publisher's speed is left out: it is
+slower than both). Run with the broker's default max_inflight_messages (20) and raised values:
 
-    /usr/bin/python3 bench/mqtt_source.py [messages] [max_inflight ...]
+    BENCH_MQTT_N=50000 /usr/bin/python3 tests/bench/bench_mqtt_source.py [messages] [max_inflight ...]
 """
 import os
+import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
@@ -41,35 +41,20 @@ def high_watermark(bootstrap, topic):
         c.close()
 
 
+def sub_args(broker, *extra):
+    """mosquitto_sub on the bench's persistent QoS 1 session (seed 002's user and password)."""
+    return ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", broker.USER,
+            "-P", broker.PASSWORD, "-c", "-i", "bench-sub", "-q", "1", "-t", "limit/#", *extra]
+
+
 def limit(broker, n):
-    """Messages/s a QoS 1 paho subscriber drains from its persistent session."""
-    got = threading.Event()
-    count = [0]
-
-    def on_message(c, u, m):
-        count[0] += 1
-        if count[0] == n:
-            got.set()
-
-    def client():
-        s = mqtt.Client(client_id="bench-sub", clean_session=False)
-        s.username_pw_set(broker.USER, broker.PASSWORD)
-        s.on_message = on_message
-        s.connect("127.0.0.1", broker.port)
-        return s
-    s = client()
-    s.subscribe("limit/#", 1)
-    s.loop(1)
-    s.disconnect()
+    """Messages/s `mosquitto_sub -q 1` drains from its persistent session: the limit."""
+    subprocess.run(sub_args(broker, "-E"), check=True, timeout=30)  # subscribe, then leave
     publish(broker, "limit/a", n)  # queued by the broker for the offline session
     t0 = time.time()
-    s = client()
-    s.loop_start()
-    got.wait(300)
-    dt = time.time() - t0
-    s.loop_stop()
-    s.disconnect()
-    return n / dt
+    subprocess.run(sub_args(broker, "-C", str(n)), check=True, stdout=subprocess.DEVNULL,
+                   timeout=600)
+    return n / (time.time() - t0)
 
 
 def connectd(broker, n, workdir):
@@ -100,7 +85,7 @@ def connectd(broker, n, workdir):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("BENCH_MQTT_N", "50000"))
     inflights = [int(a) for a in sys.argv[2:]] or [20, 1000]
     import tempfile
     for inflight in inflights:
@@ -108,7 +93,7 @@ def main():
         try:
             lim = limit(broker, n)
             ours = connectd(broker, n, tempfile.mkdtemp(prefix="bench-w-"))
-            print(f"max_inflight_messages={inflight}: mosquitto_sub-like QoS 1 limit "
+            print(f"max_inflight_messages={inflight}: mosquitto_sub -q 1 limit "
                   f"{lim:,.0f} msg/s, connectd -> Kafka {ours:,.0f} msg/s "
                   f"({ours / lim:.2f}x)", flush=True)
         finally:
