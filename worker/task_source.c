@@ -39,6 +39,8 @@ struct src {
     int ninflight;
     json_t *committable; /* canonical partition key -> [partition, offset] */
     char *last_topic;    /* topic tracking: avoid a status lookup per record */
+    json_t *last_part;   /* the source partition last seen, and its key in committable */
+    char *last_key;
     int fatal;
 };
 
@@ -60,6 +62,25 @@ static void src_track_topic(struct src *s, const char *topic)
     statstore_put_topic(s->t->w->status, s->t->conn, topic, s->t->id);
 }
 
+/* Remembers r's source offset as the latest of its partition. Records of one partition come
+ * in runs, so the partition's canonical key is serialised only when the partition changes. */
+static void src_note_offset(struct src *s, const struct cd_record *r)
+{
+    if (s->last_part != r->source_partition &&
+        !(s->last_part && json_equal(s->last_part, r->source_partition))) {
+        free(s->last_key);
+        s->last_key = json_dumps(r->source_partition, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(s->last_part);
+        s->last_part = json_incref(r->source_partition);
+    }
+    json_t *e = json_object_get(s->committable, s->last_key);
+    if (e)
+        json_array_set(e, 1, r->source_offset);
+    else
+        json_object_set_new(s->committable, s->last_key,
+                            json_pack("[O O]", s->last_part, r->source_offset));
+}
+
 /* Pops acknowledged records from the head of the FIFO. */
 static void src_drain_acked(struct src *s)
 {
@@ -71,12 +92,8 @@ static void src_drain_acked(struct src *s)
                            rd_kafka_err2str(f->err));
             s->fatal = 1;
         } else if (!f->err) {
-            if (r->source_partition && r->source_offset) {
-                char *k = json_dumps(r->source_partition, JSON_COMPACT | JSON_SORT_KEYS);
-                json_object_set_new(s->committable, k,
-                                    json_pack("[O O]", r->source_partition, r->source_offset));
-                free(k);
-            }
+            if (r->source_partition && r->source_offset)
+                src_note_offset(s, r);
             if (!f->skipped)
                 src_track_topic(s, r->topic);
             if (s->t->p->commit_record)
@@ -328,6 +345,8 @@ static void src_close(struct src *s)
     s->t->errh = NULL;
     errh_free(s->errh);
     json_decref(s->committable);
+    json_decref(s->last_part);
+    free(s->last_key);
     free(s->last_topic);
 }
 
