@@ -811,9 +811,9 @@ static int jdbc_close(void *state, struct task_ctx *t,
 static void record_fail(struct jdbc_task *j, const struct cd_record *r, const char *table,
                         const char *msg)
 {
-    task_set_error(j->t, "record %s-%d@%lld (topic %s, partition %d, offset %lld)%s%s: %s",
-                   r->topic, r->partition, (long long)r->offset, r->topic, r->partition,
-                   (long long)r->offset, table ? " table " : "", table ? table : "", msg);
+    task_set_error(j->t, "record at topic %s, partition %d, offset %lld%s%s: %s", r->topic,
+                   r->partition, (long long)r->offset, table ? ", table " : "", table ? table : "",
+                   msg);
 }
 
 /* One attempt at writing recs. Returns CD_OK, CD_ERR_FATAL (error set) or a JDBC_E_* class

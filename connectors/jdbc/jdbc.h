@@ -41,12 +41,12 @@ enum jdbc_insert_mode { JDBC_INSERT = 0, JDBC_UPSERT, JDBC_UPDATE };
 enum jdbc_pk_mode { JDBC_PK_NONE = 0, JDBC_PK_KAFKA, JDBC_PK_RECORD_KEY, JDBC_PK_RECORD_VALUE };
 enum jdbc_op { JDBC_OP_WRITE = 0, JDBC_OP_DELETE, JDBC_OP_SKIP };
 
-/* Result of a database step. */
+/* Result of a database step (apart from the cd_err codes, which put() returns). */
 enum jdbc_rc {
     JDBC_OK = 0,
-    JDBC_E_CONN = -1,  /* connection lost / server unavailable: reconnect and retry */
-    JDBC_E_DATA = -2,  /* the database rejected a row (type, NOT NULL, too long, unique) */
-    JDBC_E_OTHER = -3, /* anything else: retried up to max.retries */
+    JDBC_E_CONN = -10, /* connection lost / server unavailable: reconnect and retry */
+    JDBC_E_DATA = -11, /* the database rejected a row (type, NOT NULL, too long, unique) */
+    JDBC_E_OTHER = -12, /* anything else: retried up to max.retries */
 };
 
 /* ---- connection.url (jdbc_url.c) ---- */
