@@ -483,7 +483,8 @@ static int cols_equal(const struct jdbc_seg *s, const int *cols, int n)
     return s->ncols == n && !memcmp(s->cols, cols, sizeof(int) * (size_t)n);
 }
 
-/* Adds record r (fields fs) as a row of table t. Returns JDBC_OK or 1 with j->err. */
+/* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
+ * cannot be represented in its column, 2 when out of memory. */
 static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
                      struct jdbc_fields *fs, enum jdbc_op op)
 {
@@ -564,13 +565,16 @@ static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
     row->cell0 = (uint32_t)b->ncells;
     row->seg = (int)(s - b->segs);
     row->skip = 0;
+    size_t data0 = b->data.len;
     for (int i = 0; i < n; i++) {
         struct jdbc_cell *c = &b->cells[b->ncells + (size_t)i];
         int is_null, binary;
         c->off = (uint32_t)b->data.len;
         if (jdbc_render(&b->data, j->url.dialect, t->cols[cols[i]].type, &fs->f[nf[i]],
-                        j->c.tz_offset_s, &is_null, &binary, j->err, sizeof(j->err)))
+                        j->c.tz_offset_s, &is_null, &binary, j->err, sizeof(j->err))) {
+            b->data.len = data0; /* the row is not added */
             return 1;
+        }
         c->len = (uint32_t)(b->data.len - c->off);
         c->null = (uint8_t)is_null;
         c->binary = (uint8_t)binary;
@@ -582,7 +586,7 @@ static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
     return JDBC_OK;
 oom:
     snprintf(j->err, sizeof(j->err), "out of memory");
-    return 1;
+    return 2;
 }
 
 static uint64_t row_key_hash(const struct jdbc_batch *b, const struct jdbc_seg *s, int r)
@@ -807,28 +811,23 @@ static int jdbc_close(void *state, struct task_ctx *t,
     return CD_OK;
 }
 
-/* Sets the task error for a record the sink cannot write. */
-static void record_fail(struct jdbc_task *j, const struct cd_record *r, const char *table,
-                        const char *msg)
+/* A record the sink cannot write (it cannot be mapped, or the database refuses its row): hands
+ * it to the runtime's error handling. Returns 0 when errors.tolerance=all takes it (skip it and
+ * go on), -1 when the task must fail (the error is set). */
+static int record_reject(struct jdbc_task *j, const struct cd_record *r, const char *table,
+                         const char *msg)
 {
-    task_set_error(j->t, "record at topic %s, partition %d, offset %lld%s%s: %s", r->topic,
-                   r->partition, (long long)r->offset, table ? ", table " : "", table ? table : "",
-                   msg);
+    return task_record_failed(j->t, r, "record at topic %s, partition %d, offset %lld%s%s: %s",
+                              r->topic, r->partition, (long long)r->offset,
+                              table ? ", table " : "", table ? table : "", msg);
 }
 
-/* One attempt at writing recs. Returns CD_OK, CD_ERR_FATAL (error set) or a JDBC_E_* class
- * for a retriable failure (j->err set). */
-static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
+/* Maps recs to rows of j->batch, creating or evolving tables on the way. Records that cannot
+ * be mapped are rejected one by one. Returns CD_OK, CD_ERR_FATAL (error set) or a JDBC_E_*
+ * class for a retriable failure (j->err set). */
+static int batch_build(struct jdbc_task *j, struct cd_record **recs, size_t n)
 {
-    int rc = jdbc_ensure_conn(j);
-    if (rc)
-        return rc;
-    if (j->c.eos && (rc = eos_load(j)))
-        return rc;
-    jdbc_batch_reset(&j->batch);
-    j->pending->cnt = 0;
-    rd_kafka_topic_partition_list_destroy(j->pending);
-    j->pending = rd_kafka_topic_partition_list_new(8);
+    int rc;
     for (size_t i = 0; i < n; i++) {
         struct cd_record *r = recs[i];
         if (j->c.eos) {
@@ -839,8 +838,9 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
         enum jdbc_op op;
         char err[512];
         if (jdbc_record_fields(&j->c, r, &j->fields, &op, err, sizeof(err))) {
-            record_fail(j, r, NULL, err);
-            return CD_ERR_FATAL;
+            if (record_reject(j, r, NULL, err))
+                return CD_ERR_FATAL;
+            continue;
         }
         if (op == JDBC_OP_SKIP)
             continue;
@@ -849,37 +849,68 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
             return rc;
         rc = table_fit(j, t, &j->fields, op);
         if (rc == 1) {
-            record_fail(j, r, t->name, j->err);
-            return CD_ERR_FATAL;
+            if (record_reject(j, r, t->name, j->err))
+                return CD_ERR_FATAL;
+            continue;
         }
         if (rc)
             return rc;
         if (op == JDBC_OP_DELETE && !t->exists)
             continue;
-        if (batch_add(j, t, r, &j->fields, op)) {
-            record_fail(j, r, t->name, j->err);
+        rc = batch_add(j, t, r, &j->fields, op);
+        if (rc == 2) {
+            task_set_error(j->t, "out of memory");
             return CD_ERR_FATAL;
         }
+        if (rc && record_reject(j, r, t->name, j->err))
+            return CD_ERR_FATAL;
     }
     jdbc_fields_clear(&j->fields);
-    if (!j->batch.nrows && !j->pending->cnt)
-        return CD_OK;
-    batch_dedupe(j);
-    int bad = -1;
-    rc = j->be->write(j, &j->batch, 0, &bad);
-    if (rc == JDBC_E_DATA) {
+    return CD_OK;
+}
+
+/* Writes j->batch in one transaction. A row the database refuses is located (from the error
+ * or by replaying the batch row by row, rolled back), rejected, and the rest written again.
+ * Returns as batch_build. */
+static int batch_write(struct jdbc_task *j)
+{
+    for (;;) {
+        int bad = -1;
+        int rc = j->be->write(j, &j->batch, 0, &bad);
+        if (rc != JDBC_E_DATA)
+            return rc;
         char first[sizeof(j->err)];
         snprintf(first, sizeof(first), "%s", j->err);
         if (bad < 0 && j->be->write(j, &j->batch, 1, &bad) != JDBC_E_DATA)
             bad = -1;
-        if (bad >= 0) {
-            struct jdbc_row *row = &j->batch.rows[bad];
-            record_fail(j, row->rec, j->batch.segs[row->seg].table->name, j->err);
-        } else
+        if (bad < 0 || j->batch.rows[bad].skip) {
             task_set_error(j->t, "the database rejected the batch: %s", first);
-        return CD_ERR_FATAL;
+            return CD_ERR_FATAL;
+        }
+        struct jdbc_row *row = &j->batch.rows[bad];
+        if (record_reject(j, row->rec, j->batch.segs[row->seg].table->name, j->err))
+            return CD_ERR_FATAL;
+        row->skip = 1;
     }
+}
+
+/* One attempt at writing recs. Returns as batch_build. */
+static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
+{
+    int rc = jdbc_ensure_conn(j);
     if (rc)
+        return rc;
+    if (j->c.eos && (rc = eos_load(j)))
+        return rc;
+    jdbc_batch_reset(&j->batch);
+    rd_kafka_topic_partition_list_destroy(j->pending);
+    j->pending = rd_kafka_topic_partition_list_new(8);
+    if ((rc = batch_build(j, recs, n)))
+        return rc;
+    if (!j->batch.nrows && !j->pending->cnt)
+        return CD_OK;
+    batch_dedupe(j);
+    if ((rc = batch_write(j)))
         return rc;
     if (j->c.eos)
         for (int i = 0; i < j->pending->cnt; i++)

@@ -319,10 +319,17 @@ static const char *cell_str(struct jdbc_batch *b, const struct jdbc_cell *c)
     return c->null ? NULL : b->data.p + c->off;
 }
 
-/* COPY of the segment's rows. On a data error *bad is the row the CONTEXT line names. */
+/* COPY of the segment's rows (those not skipped). On a data error *bad is the row the CONTEXT
+ * line names. */
 static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int *bad)
 {
     struct pg_state *s = j->db;
+    int live[sg->nrows], nlive = 0;
+    for (int k = 0; k < sg->nrows; k++)
+        if (!b->rows[sg->rows[k]].skip)
+            live[nlive++] = sg->rows[k];
+    if (!nlive)
+        return JDBC_OK;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
     seg_spec(j, sg, &sp, names);
@@ -335,9 +342,8 @@ static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
     struct jdbc_buf *cb = &s->copy;
     cb->len = 0;
     int sent = 0;
-    for (int k = 0; k < sg->nrows; k++) {
-        struct jdbc_row *row = &b->rows[sg->rows[k]];
-        const struct jdbc_cell *c = &b->cells[row->cell0];
+    for (int k = 0; k < nlive; k++) {
+        const struct jdbc_cell *c = &b->cells[b->rows[live[k]].cell0];
         for (int i = 0; i < sg->ncols; i++) {
             if (i)
                 jdbc_buf_add(cb, "\t", 1);
@@ -346,18 +352,18 @@ static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
             else
                 jdbc_copy_escape(cb, b->data.p + c[i].off, c[i].len);
         }
-        jdbc_buf_add(cb, "\n", 1);
-        if (cb->len >= (1 << 20) || k == sg->nrows - 1) {
+        if (jdbc_buf_add(cb, "\n", 1))
+            break; /* out of memory: the COPY is cancelled below */
+        if (cb->len >= (1 << 20) || k == nlive - 1) {
             if (PQputCopyData(s->c, cb->p, (int)cb->len) != 1)
                 break;
             cb->len = 0;
         }
         sent++;
     }
-    if (cb->cap > (8u << 20)) { /* do not keep a huge buffer around */
+    if (cb->cap > (8u << 20)) /* do not keep a huge buffer around */
         jdbc_buf_free(cb);
-    }
-    PQputCopyEnd(s->c, sent == sg->nrows ? NULL : "client error");
+    PQputCopyEnd(s->c, sent == nlive ? NULL : "client error");
     PGresult *r = PQgetResult(s->c);
     rc = JDBC_OK;
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -365,8 +371,8 @@ static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
         const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
         const char *line = ctx ? strstr(ctx, ", line ") : NULL;
         int ln = line ? atoi(line + 7) : 0;
-        if (ln >= 1 && ln <= sg->nrows)
-            *bad = sg->rows[ln - 1];
+        if (ln >= 1 && ln <= nlive)
+            *bad = live[ln - 1];
     }
     PQclear(r);
     while ((r = PQgetResult(s->c)))

@@ -264,6 +264,32 @@ def test_rejected_record_fails_the_task_with_its_coordinates(db, dev_kafka, work
     assert ("value too long" in trace) if db.kind == "postgres" else ("Data too long" in trace)
 
 
+def test_refused_rows_go_to_the_dead_letter_queue_with_tolerance_all(db, dev_kafka,
+                                                                     worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    db.exec("CREATE TABLE dlq_t (id BIGINT NOT NULL, code VARCHAR(5) NOT NULL)")
+    one_partition(dev_kafka, "dlq_t", "dlq_t_dead")
+    sink(w, db, "tolerant", "dlq_t", errors_tolerance="all",
+         **{"errors.deadletterqueue.topic.name": "dlq_t_dead",
+            "errors.deadletterqueue.context.headers.enable": "true"})
+    values = [{"id": 1, "code": "ok"}, {"id": 2, "code": "far too long"},  # database refuses
+              {"id": 3, "code": "fine"}, {"id": "four", "code": "ok"},    # no such column type
+              {"id": 5, "code": "last"}]
+    harness.produce(dev_kafka.bootstrap, "dlq_t", values)
+    wait_rows(db, "SELECT id, code FROM dlq_t ORDER BY id", [(1, "ok"), (3, "fine"), (5, "last")])
+    # mapping failures are found before the write, database refusals during it: order by offset
+    dead = sorted(harness.consume_all(dev_kafka.bootstrap, "dlq_t_dead", 2),
+                  key=lambda m: int(dict(m.headers())["__connect.errors.offset"]))
+    assert [json.loads(m.value()) for m in dead] == [values[1], values[3]]
+    hdrs = [dict(m.headers()) for m in dead]
+    assert [h["__connect.errors.offset"] for h in hdrs] == [b"1", b"3"]
+    too_long = hdrs[0]["__connect.errors.exception.message"].decode()
+    assert "table dlq_t" in too_long
+    assert ("value too long" in too_long) if db.kind == "postgres" else ("Data too long" in too_long)
+    assert "field 'id' holds a string value" in hdrs[1]["__connect.errors.exception.message"].decode()
+    assert w.status("tolerant")["tasks"][0]["state"] == "RUNNING"
+
+
 def test_unreachable_database_fails_after_max_retries(dev_kafka, worker_factory):
     w = worker_factory(dev_kafka.bootstrap)
     port = harness.free_port()
