@@ -2,6 +2,7 @@
 schemaless JSON with auto.create/auto.evolve, typed records, tombstones, hostile names and
 values, exactly-once across kill -9, a database outage, and rejected records."""
 import json
+import os
 import threading
 import time
 
@@ -246,6 +247,96 @@ def test_hostile_names_and_values_arrive_byte_exact(db, dev_kafka, worker_factor
         and db.rows(f"SELECT i, {db.q(evil)}, {db.q(tick)} FROM evil ORDER BY i"), 30, 0.2, "rows")
     assert got == [(i, v, v[:10]) for i, v in enumerate(values)]
     assert db.rows("SELECT count(*) FROM evil") == [(len(values),)]
+
+
+# ------------------------------------------------------------------ seed pipelines
+
+CONFIGS = os.path.join(harness.ROOT, "configs")
+
+
+def seed_config(name, url, user, password):
+    """configs/NAME with the database address of the test server."""
+    with open(os.path.join(CONFIGS, name)) as f:
+        c = json.load(f)
+    c["config"].update({"connection.url": url, "connection.user": user,
+                        "connection.password": password})
+    return c
+
+
+def test_seed_001_raw_layer_lands_in_mysql_exactly(mariadb, dev_kafka, worker_factory):
+    """Seed 001's consumer_seeder.sh: topics cows, sensors, measurements -> MySQL raw layer."""
+    mariadb.query("CREATE DATABASE IF NOT EXISTS raw")
+    url = f"jdbc:mysql://127.0.0.1:{mariadb.port}/raw"
+    w = worker_factory(dev_kafka.bootstrap)
+    for t in ("cows", "sensors", "measurements"):
+        c = seed_config(f"seed-001-mysql-raw-{t}.json", url, mariadb.USER, mariadb.PASSWORD)
+        w.create(c["name"], c["config"])
+    cows = [{"cow_id": "c-001", "name": "Berta", "birthdate": "2019-04-01"},
+            {"cow_id": "c-002", "name": "Clara", "birthdate": "2020-02-11"}]
+    sensors = [{"sensor_id": "s-01", "unit": "L"}, {"sensor_id": "s-02", "unit": "kg"}]
+    meas = [{"sensor_id": "s-01", "cow_id": "c-001", "timestamp": 1700000000.0, "value": 12},
+            {"sensor_id": "s-02", "cow_id": "c-001", "timestamp": 1700000060.5, "value": 512.5},
+            {"sensor_id": "s-01", "cow_id": "c-002", "timestamp": 1700000120.0, "value": 9.75}]
+    b = dev_kafka.bootstrap
+    harness.produce(b, "cows", cows, keys=[c["cow_id"].encode() for c in cows])
+    harness.produce(b, "sensors", sensors)
+    harness.produce(b, "measurements", meas)
+    raw = DB("mariadb", mariadb)
+    wait_rows(raw, "SELECT cow_id, name, birthdate FROM raw.cows ORDER BY cow_id",
+              [("c-001", "Berta", "2019-04-01"), ("c-002", "Clara", "2020-02-11")])
+    wait_rows(raw, "SELECT sensor_id, unit FROM raw.sensors ORDER BY sensor_id",
+              [("s-01", "L"), ("s-02", "kg")])
+    wait_rows(raw, "SELECT sensor_id, cow_id, timestamp, value FROM raw.measurements "
+                   "ORDER BY timestamp",
+              [("s-01", "c-001", 1700000000.0, 12.0), ("s-02", "c-001", 1700000060.5, 512.5),
+               ("s-01", "c-002", 1700000120.0, 9.75)])
+    rs = mariadb.query("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+                       "TABLE_SCHEMA = 'raw' AND TABLE_NAME = 'measurements'")
+    assert dict(rs)["value"] == "double"  # 12 first, then 512.5: widened
+    # exactly-once: the next offset of every partition is stored with the rows
+    stored = mariadb.query("SELECT connector, topic, SUM(next_offset) FROM raw.connectd_offsets "
+                           "GROUP BY connector, topic ORDER BY connector")
+    assert [(c, t, int(n)) for c, t, n in stored] == [
+        ("seed-001-raw-cows", "cows", 2), ("seed-001-raw-measurements", "measurements", 3),
+        ("seed-001-raw-sensors", "sensors", 2)]
+
+
+def test_seed_003_predictions_upsert_by_kafka_coordinates(postgres, dev_kafka, worker_factory):
+    """Seed 003's db-consumer: the API's predictions -> Postgres, one row per Kafka record."""
+    if not postgres.query("SELECT 1 FROM pg_database WHERE datname = 'predictions'"):
+        c = postgres.connect()  # CREATE DATABASE cannot run in psycopg2's `with` transaction
+        c.cursor().execute("CREATE DATABASE predictions")
+        c.close()
+    url = f"jdbc:postgresql://127.0.0.1:{postgres.port}/predictions"
+    one_partition(dev_kafka, "predictions")
+    w = worker_factory(dev_kafka.bootstrap)
+    c = seed_config("seed-003-postgres-predictions.json", url, "postgres", "unused")
+    w.create(c["name"], c["config"])
+    preds = [{"text": "This product is terrible!", "summary": "Product review",
+              "sentiment": "negative", "score": 0.97},
+             {"text": "Love it, works as \"advertised\"", "summary": None,
+              "sentiment": "positive", "score": 0.88}]
+    harness.produce(dev_kafka.bootstrap, "predictions", preds)
+    import psycopg2
+    conn = psycopg2.connect(**dict(postgres.dsn, dbname="predictions"))
+    conn.autocommit = True
+
+    def rows():
+        with conn.cursor() as cur:
+            try:
+                cur.execute("SELECT __connect_topic, __connect_partition, __connect_offset, "
+                            "text, summary, sentiment, score FROM predictions ORDER BY 3")
+            except psycopg2.Error:
+                return None
+            return cur.fetchall()
+    want = [("predictions", 0, 0, preds[0]["text"], "Product review", "negative", 0.97),
+            ("predictions", 0, 1, preds[1]["text"], None, "positive", 0.88)]
+    try:
+        harness.wait_until(lambda: rows() == want, 30, 0.2, "prediction rows")
+    finally:
+        got = rows()
+        conn.close()
+    assert got == want
 
 
 # ------------------------------------------------------------------ faults
