@@ -134,6 +134,37 @@ def test_every_insert_mode_and_pk_mode_writes_exact_rows(db, dev_kafka, worker_f
         assert w.status("s_" + t)["tasks"][0]["state"] == "RUNNING"
 
 
+def test_fields_whitelist_writes_only_the_listed_fields(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    sink(w, db, "wl", "wl_t", auto_create=True, insert_mode="upsert", pk_mode="record_value",
+         pk_fields="id", fields_whitelist="hr,spo2")
+    harness.produce(dev_kafka.bootstrap, "wl_t",
+                    [{"id": 7, "hr": 61, "spo2": 98, "name": "secret patient", "temp": 36.6}])
+    wait_rows(db, "SELECT id, hr, spo2 FROM wl_t", [(7, 61, 98)])
+    assert set(db.columns("wl_t")) == {"id", "hr", "spo2"}
+
+
+def test_bad_settings_are_config_errors_naming_the_key(worker):
+    def errors(**cfg):
+        conf = {"connector.class": "JdbcSinkConnector", "name": "v", "topics": "t",
+                "connection.url": "jdbc:postgresql://127.0.0.1:1/x"}
+        conf.update({k.replace("_", "."): v for k, v in cfg.items()})
+        body = worker.put("/connector-plugins/JdbcSinkConnector/config/validate", conf).json()
+        return {c["value"]["name"]: c["value"]["errors"] for c in body["configs"]
+                if c["value"]["errors"]}
+    assert errors() == {}
+    assert "connection.url" in errors(connection_url="jdbc:oracle:thin:@h:1521:x")
+    assert "pk.mode" in errors(insert_mode="upsert")
+    assert "insert.mode" in errors(insert_mode="merge")
+    assert "delete.enabled" in errors(delete_enabled="true", pk_mode="record_value")
+    assert "db.timezone" in errors(db_timezone="Mars/Olympus")
+    assert "batch.size" in errors(batch_size="many")
+    r = worker.post("/connectors", {"name": "bad", "config": {
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "topics": "t",
+        "connection.url": "jdbc:postgresql://127.0.0.1:1/x", "insert.mode": "update"}})
+    assert r.status_code == 400 and "pk.mode" in r.json()["message"]
+
+
 def test_upsert_keeps_latest_and_tombstone_deletes(db, dev_kafka, worker_factory):
     w = worker_factory(dev_kafka.bootstrap)
     sink(w, db, "cows-sink", "cowstate", insert_mode="upsert", pk_mode="record_key",
