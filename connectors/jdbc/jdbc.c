@@ -239,11 +239,14 @@ static void jdbc_tables_forget(struct jdbc_task *j)
     }
 }
 
+/* Closes the connection; the backend drops its statements with it (no DEALLOCATE round trips
+ * on a connection that may be dead). */
 static void jdbc_disconnect(struct jdbc_task *j)
 {
     if (!j->db)
         return;
-    jdbc_tables_forget(j);
+    for (struct jdbc_table *t = j->tables; t; t = t->next)
+        t->loaded = 0;
     j->be->disconnect(j);
     j->db = NULL;
 }

@@ -441,29 +441,40 @@ def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05):
     return t
 
 
-def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(postgres, worker_factory):
+def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_factory):
     k = harness.DevKafka(topics=("eos:3",))
     try:
-        db = DB("postgres", postgres)
         w = worker_factory(k.bootstrap)
         sink(w, db, "eos", "eos", auto_create=True, exactly_once_enabled=True,
              table_name_format="eos_exact")
         sink(w, db, "alo", "eos", auto_create=True, table_name_format="eos_alo")
-        n = 20000
-        prod = _producer_thread(k.bootstrap, "eos", n)
+        n = 10000
+        # about 20 s of production (a restarted worker takes ~6 s to rejoin the group), so that
+        # every kill lands mid-stream
+        prod = _producer_thread(k.bootstrap, "eos", n, rate_per_batch=250, pause=0.5)
+
+        def count():
+            return (db.rows("SELECT count(*) FROM eos_exact") or [(0,)])[0][0]
+        seen = 0
         for _ in range(3):
-            harness.wait_until(lambda: (db.rows("SELECT count(*) FROM eos_exact") or [(0,)])[0][0] > 0,
-                               30, 0.1, "progress")
-            time.sleep(1.0)
+            # the restarted worker makes progress before it is killed again
+            harness.wait_until(lambda: count() > seen, 30, 0.1, "progress")
+            time.sleep(0.5)
             w.kill9()
+            seen = count()
+            assert seen < n, "the stream ended before the kill"
             w.start()
         prod.join(60)
-        wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM eos_exact",
-                  [(n, n, 0, n - 1)], timeout=60)
-        wait_rows(db, "SELECT count(DISTINCT seq), min(seq), max(seq) FROM eos_alo",
-                  [(n, 0, n - 1)], timeout=60)
+        try:
+            wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) "
+                          "FROM eos_exact", [(n, n, 0, n - 1)], timeout=60)
+            wait_rows(db, "SELECT count(DISTINCT seq), min(seq), max(seq) FROM eos_alo",
+                      [(n, 0, n - 1)], timeout=60)
+        except AssertionError:
+            print(w.status("eos"), w.status("alo"), w.logs()[-20000:])
+            raise
         stored = db.rows("SELECT sum(next_offset) FROM connectd_offsets WHERE connector = 'eos'")
-        assert stored == [(n,)]
+        assert [(int(stored[0][0]),)] == [(n,)]
     finally:
         k.stop()
 
