@@ -5,6 +5,7 @@
 
 extern const struct connector_plugin filestream_source_plugin;
 extern const struct connector_plugin filestream_sink_plugin;
+extern const struct connector_plugin jdbc_sink_plugin;
 extern const struct connector_plugin vitals_source_plugin;
 extern const struct connector_plugin influx_sink_plugin;
 extern const struct connector_plugin mqtt_source_plugin;
@@ -16,6 +17,7 @@ extern const struct converter_plugin conv_bytearray_plugin;
 const struct connector_plugin *const registry_connectors[] = {
     &filestream_sink_plugin,
     &filestream_source_plugin,
+    &jdbc_sink_plugin,
     &vitals_source_plugin,
     &influx_sink_plugin,
     &mqtt_source_plugin,

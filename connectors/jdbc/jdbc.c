@@ -1,0 +1,979 @@
+/* jdbc.c — the JDBC-style sink connector: config schema, task lifecycle and the put loop.
+ *
+ * put() maps every record to a row of its table (creating or evolving the table first when
+ * allowed), groups rows into segments (same table, operation and columns), and hands the batch
+ * to the backend, which writes it in one transaction (with exactly-once: together with the
+ * next offsets in connectd_offsets). Database unavailability is retried (CD_ERR_RETRIABLE)
+ * up to max.retries; a row the database rejects fails the task naming its topic, partition
+ * and offset. */
+#include "jdbc.h"
+
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static const char *const insert_modes[] = {"insert", "upsert", "update", NULL};
+static const char *const pk_modes[] = {"none", "kafka", "record_key", "record_value", NULL};
+static const char *const quote_modes[] = {"always", "never", NULL};
+
+static int check_url(const char *v, char *err, size_t errlen)
+{
+    struct jdbc_url u;
+    if (jdbc_url_parse(v, &u, err, errlen))
+        return -1;
+    jdbc_url_free(&u);
+    return 0;
+}
+
+static int check_tz(const char *v, char *err, size_t errlen)
+{
+    int off;
+    if (!jdbc_tz_parse(v, &off))
+        return 0;
+    snprintf(err, errlen, "unsupported time zone '%s' (use UTC or a fixed offset like +02:00)", v);
+    return -1;
+}
+
+#define G_CONN "Connection"
+#define G_WRITE "Writes"
+#define G_DATA "Data Mapping"
+#define G_DDL "DDL Support"
+#define G_RETRY "Retries"
+
+static const struct cfg_def jdbc_defs[] = {
+    {"connection.url", CFG_STRING, NULL, 1, CFG_HIGH,
+     "JDBC connection URL: jdbc:postgresql://host:5432/db, jdbc:mysql://host:3306/db, "
+     "jdbc:mariadb://..., or a native postgresql:// / mysql:// URI. Parameters such as sslmode "
+     "are honoured.",
+     G_CONN, 0, NULL, check_url},
+    {"connection.user", CFG_STRING, NULL, 0, CFG_HIGH, "JDBC connection user.", G_CONN, 0, NULL,
+     NULL},
+    {"connection.password", CFG_PASSWORD, NULL, 0, CFG_HIGH, "JDBC connection password.", G_CONN,
+     1, NULL, NULL},
+    {"connection.attempts", CFG_INT, "3", 0, CFG_LOW,
+     "Maximum number of attempts to open a connection.", G_CONN, 0, NULL, NULL},
+    {"connection.backoff.ms", CFG_LONG, "10000", 0, CFG_LOW,
+     "Backoff time in milliseconds between connection attempts.", G_CONN, 0, NULL, NULL},
+    {"dialect.name", CFG_STRING, "", 0, CFG_LOW,
+     "Accepted for compatibility; the dialect comes from connection.url.", G_CONN, 0, NULL, NULL},
+    {"insert.mode", CFG_STRING, "insert", 0, CFG_HIGH,
+     "insert (COPY / multi-row INSERT), upsert (ON CONFLICT / ON DUPLICATE KEY UPDATE) or "
+     "update.",
+     G_WRITE, 0, insert_modes, NULL},
+    {"batch.size", CFG_INT, "3000", 0, CFG_MEDIUM,
+     "Maximum number of rows in one multi-row statement.", G_WRITE, 0, NULL, NULL},
+    {"delete.enabled", CFG_BOOLEAN, "false", 0, CFG_MEDIUM,
+     "Whether a null record value (tombstone) deletes the row; needs pk.mode=record_key.",
+     G_WRITE, 0, NULL, NULL},
+    {"exactly.once.enabled", CFG_BOOLEAN, "false", 0, CFG_MEDIUM,
+     "Write each batch and its Kafka offsets in one transaction (table connectd_offsets) and "
+     "resume from the offsets stored there.",
+     G_WRITE, 0, NULL, NULL},
+    {"table.name.format", CFG_STRING, "${topic}", 0, CFG_MEDIUM,
+     "Destination table name; ${topic} is replaced by the record's topic. A '.' in the format "
+     "separates schema (database) and table.",
+     G_DATA, 0, NULL, NULL},
+    {"pk.mode", CFG_STRING, "none", 0, CFG_HIGH,
+     "Primary key mode: none, kafka (__connect_topic, __connect_partition, __connect_offset), "
+     "record_key or record_value.",
+     G_DATA, 0, pk_modes, NULL},
+    {"pk.fields", CFG_LIST, "", 0, CFG_MEDIUM, "Primary key field names (meaning per pk.mode).",
+     G_DATA, 0, NULL, NULL},
+    {"fields.whitelist", CFG_LIST, "", 0, CFG_MEDIUM,
+     "Record value fields to write; empty = all.", G_DATA, 0, NULL, NULL},
+    {"fields.include", CFG_LIST, "", 0, CFG_MEDIUM, "Newer name of fields.whitelist.", G_DATA, 0,
+     NULL, NULL},
+    {"db.timezone", CFG_STRING, "UTC", 0, CFG_MEDIUM,
+     "Time zone of TIMESTAMP values written: UTC or a fixed offset such as +02:00.", G_DATA, 0,
+     NULL, check_tz},
+    {"auto.create", CFG_BOOLEAN, "false", 0, CFG_MEDIUM,
+     "Create a missing table (CREATE TABLE) from the record's schema or inferred JSON types.",
+     G_DDL, 0, NULL, NULL},
+    {"auto.evolve", CFG_BOOLEAN, "false", 0, CFG_MEDIUM,
+     "Add a nullable column for a new field, widen BIGINT to DOUBLE for a non-integral number.",
+     G_DDL, 0, NULL, NULL},
+    {"quote.sql.identifiers", CFG_STRING, "always", 0, CFG_MEDIUM,
+     "Quote table and column names in SQL: always or never.", G_DDL, 0, quote_modes, NULL},
+    {"table.types", CFG_LIST, "TABLE", 0, CFG_LOW, "Accepted for compatibility.", G_DDL, 0, NULL,
+     NULL},
+    {"max.retries", CFG_INT, "10", 0, CFG_MEDIUM,
+     "Retries of a failed write before the task fails.", G_RETRY, 0, NULL, NULL},
+    {"retry.backoff.ms", CFG_INT, "3000", 0, CFG_MEDIUM,
+     "Time in milliseconds to wait before a retry.", G_RETRY, 0, NULL, NULL},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0, NULL, NULL},
+};
+
+static int pick(const char *v, const char *const *names)
+{
+    for (int i = 0; v && names[i]; i++)
+        if (!strcasecmp(v, names[i]))
+            return i;
+    return 0;
+}
+
+/* Splits a comma list into trimmed, non-empty, malloc'd strings. */
+static char **split_list(const char *s, int *n)
+{
+    *n = 0;
+    if (!s)
+        return NULL;
+    char **out = calloc(strlen(s) / 2 + 2, sizeof(char *));
+    const char *p = s;
+    while (out && *p) {
+        size_t l = strcspn(p, ",");
+        const char *a = p, *e = p + l;
+        while (a < e && (*a == ' ' || *a == '\t'))
+            a++;
+        while (e > a && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e > a)
+            out[(*n)++] = strndup(a, (size_t)(e - a));
+        p += l;
+        if (*p)
+            p++;
+    }
+    return out;
+}
+
+static void add_err(json_t *errors, const char *key, const char *msg)
+{
+    json_t *a = json_object_get(errors, key);
+    if (!a) {
+        a = json_array();
+        json_object_set_new(errors, key, a);
+    }
+    json_array_append_new(a, json_string(msg));
+}
+
+static int jdbc_validate(json_t *conf, json_t *errors)
+{
+    int n = 0;
+    int im = pick(cfg_get_str(conf, jdbc_defs, "insert.mode"), insert_modes);
+    int pm = pick(cfg_get_str(conf, jdbc_defs, "pk.mode"), pk_modes);
+    if (im != JDBC_INSERT && pm == JDBC_PK_NONE) {
+        add_err(errors, "pk.mode", "insert.mode upsert and update need a pk.mode other than none");
+        n++;
+    }
+    if (cfg_get_bool(conf, jdbc_defs, "delete.enabled", 0) && pm != JDBC_PK_RECORD_KEY) {
+        add_err(errors, "delete.enabled", "delete.enabled=true needs pk.mode=record_key");
+        n++;
+    }
+    int npk;
+    char **pk = split_list(cfg_get_str(conf, jdbc_defs, "pk.fields"), &npk);
+    if (pm == JDBC_PK_KAFKA && npk && npk != 3) {
+        add_err(errors, "pk.fields",
+                "pk.mode=kafka takes exactly three pk.fields (topic, partition, offset) or none");
+        n++;
+    }
+    for (int i = 0; i < npk; i++)
+        free(pk[i]);
+    free(pk);
+    return n;
+}
+
+static json_t *jdbc_task_configs(json_t *conf, int max_tasks)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < (max_tasks < 1 ? 1 : max_tasks); i++)
+        json_array_append_new(a, json_deep_copy(conf));
+    return a;
+}
+
+/* ---------------- helpers ---------------- */
+
+/* Sleeps ms in small steps, returning early when the task is asked to stop. */
+static void jdbc_sleep(struct jdbc_task *j, int ms)
+{
+    while (ms > 0 && !task_stopping(j->t)) {
+        int step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, (long)step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+int jdbc_chunk_rows(int left, int max)
+{
+    if (left >= max)
+        return max;
+    int p = 1;
+    while (p * 2 <= left)
+        p *= 2;
+    return p;
+}
+
+/* Connects when not connected, trying connection.attempts times. */
+static int jdbc_ensure_conn(struct jdbc_task *j)
+{
+    if (j->db)
+        return JDBC_OK;
+    int rc = JDBC_E_CONN;
+    for (int a = 0; a < (j->c.conn_attempts < 1 ? 1 : j->c.conn_attempts); a++) {
+        if (a)
+            jdbc_sleep(j, j->c.conn_backoff_ms);
+        if (task_stopping(j->t))
+            break;
+        rc = j->be->connect(j);
+        if (rc == JDBC_OK) {
+            task_log(j->t, LOG_INFO, "connected to %s %s:%d/%s",
+                     j->url.dialect == JDBC_PG ? "Postgres" : "MySQL",
+                     j->url.host ? j->url.host : "localhost", j->url.port,
+                     j->url.db ? j->url.db : "");
+            return rc;
+        }
+        task_log(j->t, LOG_WARN, "connection attempt %d failed: %s", a + 1, j->err);
+    }
+    return rc;
+}
+
+static void jdbc_tables_forget(struct jdbc_task *j)
+{
+    for (struct jdbc_table *t = j->tables; t; t = t->next) {
+        if (j->db)
+            j->be->table_forget(j, t);
+        t->loaded = 0;
+    }
+}
+
+/* Closes the connection; the backend drops its statements with it (no DEALLOCATE round trips
+ * on a connection that may be dead). */
+static void jdbc_disconnect(struct jdbc_task *j)
+{
+    if (!j->db)
+        return;
+    for (struct jdbc_table *t = j->tables; t; t = t->next)
+        t->loaded = 0;
+    j->be->disconnect(j);
+    j->db = NULL;
+}
+
+static void table_free(struct jdbc_table *t)
+{
+    free(t->name);
+    free(t->schema);
+    free(t->table);
+    free(t->qname);
+    for (int i = 0; i < t->ncols; i++)
+        free(t->cols[i].name);
+    free(t->cols);
+    free(t);
+}
+
+/* Column index of name in t, -1 when missing; hint is where to look first. */
+static int col_find_hint(const struct jdbc_task *j, const struct jdbc_table *t, const char *name,
+                         int hint)
+{
+    if (hint >= 0 && hint < t->ncols &&
+        (j->url.dialect == JDBC_MYSQL ? !strcasecmp(t->cols[hint].name, name)
+                                      : !strcmp(t->cols[hint].name, name)))
+        return hint;
+    for (int i = 0; i < t->ncols; i++)
+        if (j->url.dialect == JDBC_MYSQL ? !strcasecmp(t->cols[i].name, name)
+                                         : !strcmp(t->cols[i].name, name))
+            return i;
+    return -1;
+}
+
+static int col_find(const struct jdbc_task *j, const struct jdbc_table *t, const char *name)
+{
+    return col_find_hint(j, t, name, -1);
+}
+
+/* The table for topic, its metadata loaded. */
+static int table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out)
+{
+    struct jdbc_table *t;
+    if (j->last_table && j->last_table->loaded && !strcmp(j->last_topic, topic)) {
+        *out = j->last_table;
+        return JDBC_OK;
+    }
+    char *schema, *tab;
+    jdbc_table_split(j->c.table_format, topic, &schema, &tab);
+    for (t = j->tables; t; t = t->next)
+        if (!strcmp(t->table, tab) && !((t->schema == NULL) != (schema == NULL)) &&
+            (!schema || !strcmp(t->schema, schema)))
+            break;
+    if (!t) {
+        t = calloc(1, sizeof(*t));
+        if (!t) {
+            free(schema);
+            free(tab);
+            snprintf(j->err, sizeof(j->err), "out of memory");
+            return JDBC_E_OTHER;
+        }
+        struct jdbc_buf q = {0};
+        if (schema) {
+            jdbc_sql_ident(&q, j->url.dialect, j->c.quote, schema);
+            jdbc_buf_add(&q, ".", 1);
+        }
+        jdbc_sql_ident(&q, j->url.dialect, j->c.quote, tab);
+        t->qname = q.p;
+        t->name = jdbc_table_name(j->c.table_format, topic);
+        t->schema = schema;
+        t->table = tab;
+        t->next = j->tables;
+        j->tables = t;
+    } else {
+        free(schema);
+        free(tab);
+    }
+    *out = t;
+    if (!t->loaded) {
+        for (int i = 0; i < t->ncols; i++)
+            free(t->cols[i].name);
+        t->ncols = 0;
+        int rc = j->be->table_load(j, t);
+        if (rc)
+            return rc;
+        t->loaded = 1;
+    }
+    free(j->last_topic);
+    j->last_topic = strdup(topic);
+    j->last_table = j->last_topic ? t : NULL;
+    return JDBC_OK;
+}
+
+/* Runs DDL for table t, then reloads its metadata. */
+static int table_ddl(struct jdbc_task *j, struct jdbc_table *t, const char *sql)
+{
+    task_log(j->t, LOG_INFO, "%s", sql);
+    int rc = j->be->exec(j, sql);
+    j->be->table_forget(j, t);
+    t->loaded = 0;
+    if (rc) {
+        /* another task may have done the same: judge by the metadata */
+        task_log(j->t, LOG_WARN, "DDL on %s failed: %s", t->name, j->err);
+    }
+    int lrc = j->be->table_load(j, t);
+    if (lrc)
+        return lrc;
+    t->loaded = 1;
+    return rc == JDBC_E_CONN ? rc : JDBC_OK;
+}
+
+static void col_def(struct jdbc_task *j, struct jdbc_buf *b, const struct jdbc_field *f)
+{
+    char tmp[48];
+    jdbc_sql_ident(b, j->url.dialect, j->c.quote, f->name);
+    jdbc_buf_printf(b, " %s%s", jdbc_sql_type(j->url.dialect, f->type, f->is_pk, f->scale, tmp,
+                                              sizeof(tmp)),
+                    f->is_pk || (f->typed && !f->optional) ? " NOT NULL" : " NULL");
+}
+
+/* Makes table t fit the fields: CREATE TABLE, ADD COLUMN, widening, as allowed.
+ * Returns JDBC_OK, a database error class, or 1 with j->err naming the mismatch. */
+static int table_fit(struct jdbc_task *j, struct jdbc_table *t, struct jdbc_fields *fs,
+                     enum jdbc_op op)
+{
+    struct jdbc_buf sql = {0};
+    int rc = JDBC_OK, ddl = 0;
+    for (int i = 0; i < fs->n; i++)
+        fs->f[i].col = -1;
+    if (!t->exists) {
+        if (op == JDBC_OP_DELETE)
+            return JDBC_OK; /* nothing to delete */
+        if (!j->c.auto_create) {
+            snprintf(j->err, sizeof(j->err), "table %s is missing and auto.create is disabled",
+                     t->name);
+            return 1;
+        }
+        jdbc_buf_printf(&sql, "CREATE TABLE %s%s (", j->url.dialect == JDBC_PG ? "" : "IF NOT EXISTS ",
+                        t->qname);
+        int n = 0, npk = 0;
+        for (int i = 0; i < fs->n; i++) {
+            if (fs->f[i].type == JT_NONE)
+                continue;
+            if (n++)
+                jdbc_buf_add(&sql, ",", 1);
+            col_def(j, &sql, &fs->f[i]);
+            npk += fs->f[i].is_pk;
+        }
+        if (!n) {
+            jdbc_buf_free(&sql);
+            return JDBC_OK; /* only nulls so far: wait for a value that shows a type */
+        }
+        if (npk && j->c.pk_mode != JDBC_PK_NONE) {
+            jdbc_buf_str(&sql, ",PRIMARY KEY(");
+            for (int i = 0, k = 0; i < fs->n; i++)
+                if (fs->f[i].is_pk && fs->f[i].type != JT_NONE) {
+                    if (k++)
+                        jdbc_buf_add(&sql, ",", 1);
+                    jdbc_sql_ident(&sql, j->url.dialect, j->c.quote, fs->f[i].name);
+                }
+            jdbc_buf_add(&sql, ")", 1);
+        }
+        jdbc_buf_str(&sql, j->url.dialect == JDBC_PG
+                               ? ")"
+                               : ") DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+        rc = table_ddl(j, t, sql.p);
+        jdbc_buf_free(&sql);
+        for (int i = 0; i < fs->n; i++)
+            fs->f[i].col = col_find(j, t, fs->f[i].name);
+        return rc;
+    }
+    for (int i = 0; i < fs->n; i++) {
+        struct jdbc_field *f = &fs->f[i];
+        int ci = f->col = col_find_hint(j, t, f->name, i);
+        if (ci < 0) {
+            if (f->type == JT_NONE)
+                continue; /* null, type unknown: no column yet */
+            if (!j->c.auto_evolve) {
+                snprintf(j->err, sizeof(j->err),
+                         "table %s has no column '%s' and auto.evolve is disabled", t->name,
+                         f->name);
+                return 1;
+            }
+            sql.len = 0;
+            jdbc_buf_printf(&sql, "ALTER TABLE %s ADD %s", t->qname,
+                            j->url.dialect == JDBC_PG ? "COLUMN " : "");
+            struct jdbc_field nf = *f;
+            nf.optional = 1;
+            nf.is_pk = 0;
+            col_def(j, &sql, &nf);
+            rc = table_ddl(j, t, sql.p);
+            if (rc)
+                break;
+            if (col_find(j, t, f->name) < 0) {
+                snprintf(j->err, sizeof(j->err), "adding column '%s' to %s failed", f->name,
+                         t->name);
+                rc = JDBC_E_OTHER;
+                break;
+            }
+            ddl = 1;
+            continue;
+        }
+        struct jdbc_column *c = &t->cols[ci];
+        int chk = jdbc_type_check(c->type, f->type, f->value);
+        if (chk == 1 && j->c.auto_evolve && !f->is_pk) {
+            sql.len = 0;
+            struct jdbc_buf q = {0};
+            jdbc_sql_ident(&q, j->url.dialect, j->c.quote, c->name);
+            if (j->url.dialect == JDBC_PG)
+                jdbc_buf_printf(&sql, "ALTER TABLE %s ALTER COLUMN %s TYPE DOUBLE PRECISION",
+                                t->qname, q.p);
+            else
+                jdbc_buf_printf(&sql, "ALTER TABLE %s MODIFY COLUMN %s DOUBLE %s", t->qname, q.p,
+                                c->nullable ? "NULL" : "NOT NULL");
+            jdbc_buf_free(&q);
+            rc = table_ddl(j, t, sql.p);
+            if (rc)
+                break;
+            ddl = 1;
+            continue;
+        }
+        if (chk) {
+            snprintf(j->err, sizeof(j->err),
+                     "field '%s' holds a %s value but column %s.%s is of type %s%s", f->name,
+                     jdbc_type_name(f->type), t->name, c->name, jdbc_type_name(c->type),
+                     chk == 1 ? " (auto.evolve is disabled)" : "");
+            rc = 1;
+            break;
+        }
+    }
+    jdbc_buf_free(&sql);
+    if (ddl) /* columns moved: map again */
+        for (int i = 0; i < fs->n; i++)
+            fs->f[i].col = col_find(j, t, fs->f[i].name);
+    return rc;
+}
+
+static int cols_equal(const struct jdbc_seg *s, const int *cols, int n)
+{
+    return s->ncols == n && !memcmp(s->cols, cols, sizeof(int) * (size_t)n);
+}
+
+/* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
+ * cannot be represented in its column, 2 when out of memory. */
+static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
+                     struct jdbc_fields *fs, enum jdbc_op op)
+{
+    struct jdbc_batch *b = &j->batch;
+    int cols[fs->n ? fs->n : 1], pks[fs->n ? fs->n : 1], nf[fs->n ? fs->n : 1], n = 0;
+    for (int i = 0; i < fs->n; i++) {
+        if (op == JDBC_OP_DELETE && !fs->f[i].is_pk)
+            continue;
+        int ci = fs->f[i].col;
+        if (ci < 0)
+            continue; /* a null without a column yet */
+        cols[n] = ci;
+        pks[n] = fs->f[i].is_pk && j->c.pk_mode != JDBC_PK_NONE;
+        nf[n++] = i;
+    }
+    if (!n)
+        return JDBC_OK;
+    /* the table's open segment, or a new one */
+    struct jdbc_seg *s = NULL;
+    for (int i = b->nsegs; i-- > 0;)
+        if (b->segs[i].table == t && b->segs[i].open) {
+            if (b->segs[i].op == op && cols_equal(&b->segs[i], cols, n))
+                s = &b->segs[i];
+            else
+                b->segs[i].open = 0;
+            break;
+        }
+    if (!s) {
+        if (b->nsegs == b->capsegs) {
+            int cap = b->capsegs ? b->capsegs * 2 : 8;
+            struct jdbc_seg *ns = realloc(b->segs, sizeof(*ns) * (size_t)cap);
+            if (!ns)
+                goto oom;
+            b->segs = ns;
+            b->capsegs = cap;
+        }
+        s = &b->segs[b->nsegs++];
+        memset(s, 0, sizeof(*s));
+        s->table = t;
+        s->op = op;
+        s->open = 1;
+        s->ncols = n;
+        s->cols = malloc(sizeof(int) * (size_t)n);
+        s->is_pk = malloc(sizeof(int) * (size_t)n);
+        if (!s->cols || !s->is_pk)
+            goto oom;
+        memcpy(s->cols, cols, sizeof(int) * (size_t)n);
+        memcpy(s->is_pk, pks, sizeof(int) * (size_t)n);
+    }
+    if (s->nrows == s->caprows) {
+        int cap = s->caprows ? s->caprows * 2 : 64;
+        int *nr = realloc(s->rows, sizeof(int) * (size_t)cap);
+        if (!nr)
+            goto oom;
+        s->rows = nr;
+        s->caprows = cap;
+    }
+    if (b->nrows == b->caprows) {
+        int cap = b->caprows ? b->caprows * 2 : 256;
+        struct jdbc_row *nr = realloc(b->rows, sizeof(*nr) * (size_t)cap);
+        if (!nr)
+            goto oom;
+        b->rows = nr;
+        b->caprows = cap;
+    }
+    if (b->ncells + (size_t)n > b->capcells) {
+        size_t cap = b->capcells ? b->capcells * 2 : 1024;
+        while (cap < b->ncells + (size_t)n)
+            cap *= 2;
+        struct jdbc_cell *nc = realloc(b->cells, sizeof(*nc) * cap);
+        if (!nc)
+            goto oom;
+        b->cells = nc;
+        b->capcells = cap;
+    }
+    struct jdbc_row *row = &b->rows[b->nrows];
+    row->rec = r;
+    row->cell0 = (uint32_t)b->ncells;
+    row->seg = (int)(s - b->segs);
+    row->skip = 0;
+    size_t data0 = b->data.len;
+    for (int i = 0; i < n; i++) {
+        struct jdbc_cell *c = &b->cells[b->ncells + (size_t)i];
+        int is_null, binary;
+        c->off = (uint32_t)b->data.len;
+        if (jdbc_render(&b->data, j->url.dialect, t->cols[cols[i]].type, &fs->f[nf[i]],
+                        j->c.tz_offset_s, &is_null, &binary, j->err, sizeof(j->err))) {
+            b->data.len = data0; /* the row is not added */
+            return 1;
+        }
+        c->len = (uint32_t)(b->data.len - c->off);
+        c->null = (uint8_t)is_null;
+        c->binary = (uint8_t)binary;
+        if (jdbc_buf_add(&b->data, "", 1)) /* NUL after each cell: libpq text parameters */
+            goto oom;
+    }
+    b->ncells += (size_t)n;
+    s->rows[s->nrows++] = b->nrows++;
+    return JDBC_OK;
+oom:
+    snprintf(j->err, sizeof(j->err), "out of memory");
+    return 2;
+}
+
+static uint64_t row_key_hash(const struct jdbc_batch *b, const struct jdbc_seg *s, int r)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const struct jdbc_cell *c = &b->cells[b->rows[r].cell0];
+    for (int i = 0; i < s->ncols; i++) {
+        if (!s->is_pk[i])
+            continue;
+        const unsigned char *p = (const unsigned char *)b->data.p + c[i].off;
+        for (uint32_t k = 0; k < c[i].len; k++)
+            h = (h ^ p[k]) * 1099511628211ULL;
+        h = (h ^ (c[i].null ? 0xff : 0xfe)) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int row_keys_equal(const struct jdbc_batch *b, const struct jdbc_seg *s, int r1, int r2)
+{
+    const struct jdbc_cell *c1 = &b->cells[b->rows[r1].cell0], *c2 = &b->cells[b->rows[r2].cell0];
+    for (int i = 0; i < s->ncols; i++)
+        if (s->is_pk[i] && (c1[i].len != c2[i].len || c1[i].null != c2[i].null ||
+                            memcmp(b->data.p + c1[i].off, b->data.p + c2[i].off, c1[i].len)))
+            return 0;
+    return 1;
+}
+
+/* Upsert/update segments: an earlier row with the same key as a later one is skipped (the
+ * later wins; Postgres refuses to touch one row twice in a statement). */
+static void batch_dedupe(struct jdbc_task *j)
+{
+    struct jdbc_batch *b = &j->batch;
+    for (int si = 0; si < b->nsegs; si++) {
+        struct jdbc_seg *s = &b->segs[si];
+        if (s->nrows < 2 || (s->op == JDBC_OP_WRITE && j->c.insert_mode == JDBC_INSERT))
+            continue;
+        size_t cap = 16;
+        while (cap < (size_t)s->nrows * 2)
+            cap *= 2;
+        int *slots = malloc(sizeof(int) * cap);
+        if (!slots)
+            continue;
+        for (size_t i = 0; i < cap; i++)
+            slots[i] = -1;
+        for (int k = s->nrows; k-- > 0;) { /* from the last: the first seen wins */
+            int r = s->rows[k];
+            size_t h = (size_t)row_key_hash(b, s, r) & (cap - 1);
+            for (;;) {
+                if (slots[h] < 0) {
+                    slots[h] = r;
+                    break;
+                }
+                if (row_keys_equal(b, s, slots[h], r)) {
+                    b->rows[r].skip = 1;
+                    break;
+                }
+                h = (h + 1) & (cap - 1);
+            }
+        }
+        free(slots);
+    }
+}
+
+/* ---------------- exactly-once offsets ---------------- */
+
+static int64_t eos_next(struct jdbc_task *j, const char *topic, int32_t partition)
+{
+    rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(j->eos, topic, partition);
+    return e ? e->offset : -1;
+}
+
+static int eos_load(struct jdbc_task *j)
+{
+    if (j->eos_loaded)
+        return JDBC_OK;
+    rd_kafka_topic_partition_list_destroy(j->eos);
+    j->eos = rd_kafka_topic_partition_list_new(8);
+    int rc = j->be->offsets_load(j, j->eos);
+    if (!rc)
+        j->eos_loaded = 1;
+    return rc;
+}
+
+static void pending_set(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t p,
+                        int64_t next)
+{
+    rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(l, topic, p);
+    if (!e)
+        e = rd_kafka_topic_partition_list_add(l, topic, p);
+    e->offset = next;
+}
+
+/* ---------------- task ---------------- */
+
+static char **conf_list(json_t *conf, const char *key, int *n)
+{
+    return split_list(cfg_get_str(conf, jdbc_defs, key), n);
+}
+
+static int jdbc_start(struct task_ctx *t, json_t *conf, void **state)
+{
+    struct jdbc_task *j = calloc(1, sizeof(*j));
+    if (!j) {
+        task_set_error(t, "out of memory");
+        return CD_ERR_FATAL;
+    }
+    j->t = t;
+    char err[512];
+    if (jdbc_url_parse(cfg_get_str(conf, jdbc_defs, "connection.url"), &j->url, err,
+                       sizeof(err))) {
+        task_set_error(t, "connection.url: %s", err);
+        free(j);
+        return CD_ERR_CONFIG;
+    }
+    struct jdbc_conf *c = &j->c;
+    c->insert_mode = pick(cfg_get_str(conf, jdbc_defs, "insert.mode"), insert_modes);
+    c->pk_mode = pick(cfg_get_str(conf, jdbc_defs, "pk.mode"), pk_modes);
+    c->pk_fields = conf_list(conf, "pk.fields", &c->npk);
+    c->include = conf_list(conf, "fields.include", &c->ninclude);
+    if (!c->ninclude) {
+        free(c->include);
+        c->include = conf_list(conf, "fields.whitelist", &c->ninclude);
+    }
+    c->table_format = strdup(cfg_get_str(conf, jdbc_defs, "table.name.format"));
+    c->auto_create = cfg_get_bool(conf, jdbc_defs, "auto.create", 0);
+    c->auto_evolve = cfg_get_bool(conf, jdbc_defs, "auto.evolve", 0);
+    c->delete_enabled = cfg_get_bool(conf, jdbc_defs, "delete.enabled", 0);
+    c->eos = cfg_get_bool(conf, jdbc_defs, "exactly.once.enabled", 0);
+    c->quote = pick(cfg_get_str(conf, jdbc_defs, "quote.sql.identifiers"), quote_modes) == 0;
+    c->batch_size = (int)cfg_get_int(conf, jdbc_defs, "batch.size", 3000);
+    c->max_retries = (int)cfg_get_int(conf, jdbc_defs, "max.retries", 10);
+    c->retry_backoff_ms = (int)cfg_get_int(conf, jdbc_defs, "retry.backoff.ms", 3000);
+    c->conn_attempts = (int)cfg_get_int(conf, jdbc_defs, "connection.attempts", 3);
+    c->conn_backoff_ms = (int)cfg_get_int(conf, jdbc_defs, "connection.backoff.ms", 10000);
+    if (c->batch_size < 1)
+        c->batch_size = 1;
+    if (jdbc_tz_parse(cfg_get_str(conf, jdbc_defs, "db.timezone"), &c->tz_offset_s))
+        c->tz_offset_s = 0;
+    const char *u = cfg_get_str(conf, jdbc_defs, "connection.user");
+    const char *p = cfg_get_str(conf, jdbc_defs, "connection.password");
+    j->user = strdup(u && *u ? u : j->url.user ? j->url.user : "");
+    j->password = strdup(p && *p ? p : j->url.password ? j->url.password : "");
+    j->be = j->url.dialect == JDBC_PG ? &jdbc_pg_backend : &jdbc_mysql_backend;
+    j->eos = rd_kafka_topic_partition_list_new(8);
+    j->pending = rd_kafka_topic_partition_list_new(8);
+    *state = j;
+    task_log(t, LOG_INFO, "JDBC sink: %s, insert.mode=%s, pk.mode=%s, exactly.once=%s",
+             j->url.dialect == JDBC_PG ? "Postgres" : "MySQL", insert_modes[c->insert_mode],
+             pk_modes[c->pk_mode], c->eos ? "true" : "false");
+    /* connect now to report a wrong URL early; failures are retried by put */
+    if (j->be->connect(j))
+        task_log(t, LOG_WARN, "database not reachable yet: %s", j->err);
+    return CD_OK;
+}
+
+static void jdbc_stop(void *state, struct task_ctx *t)
+{
+    struct jdbc_task *j = state;
+    if (!j)
+        return;
+    j->t = t;
+    jdbc_disconnect(j);
+    free(j->last_topic);
+    while (j->tables) {
+        struct jdbc_table *n = j->tables->next;
+        table_free(j->tables);
+        j->tables = n;
+    }
+    jdbc_batch_free(&j->batch);
+    jdbc_fields_free(&j->fields);
+    rd_kafka_topic_partition_list_destroy(j->eos);
+    rd_kafka_topic_partition_list_destroy(j->pending);
+    for (int i = 0; i < j->c.npk; i++)
+        free(j->c.pk_fields[i]);
+    for (int i = 0; i < j->c.ninclude; i++)
+        free(j->c.include[i]);
+    free(j->c.pk_fields);
+    free(j->c.include);
+    free(j->c.table_format);
+    jdbc_url_free(&j->url);
+    free(j->user);
+    if (j->password)
+        memset(j->password, 0, strlen(j->password));
+    free(j->password);
+    free(j);
+}
+
+static int jdbc_open(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *parts)
+{
+    struct jdbc_task *j = state;
+    j->t = t;
+    if (!j->c.eos)
+        return CD_OK;
+    j->eos_loaded = 0;
+    int rc = jdbc_ensure_conn(j);
+    if (!rc)
+        rc = eos_load(j);
+    if (rc) {
+        if (rc == JDBC_E_CONN)
+            jdbc_disconnect(j);
+        task_set_error(t, "reading stored offsets failed (records already written will be "
+                          "skipped once the database is back): %s",
+                       j->err);
+        return CD_ERR_RETRIABLE;
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t next = eos_next(j, parts->elems[i].topic, parts->elems[i].partition);
+        if (next >= 0) {
+            parts->elems[i].offset = next;
+            task_log(t, LOG_INFO, "%s-%d: resuming at offset %lld stored in the database",
+                     parts->elems[i].topic, parts->elems[i].partition, (long long)next);
+        }
+    }
+    return CD_OK;
+}
+
+static int jdbc_close(void *state, struct task_ctx *t,
+                      const rd_kafka_topic_partition_list_t *parts)
+{
+    struct jdbc_task *j = state;
+    j->eos_loaded = 0; /* another worker may write these partitions now */
+    return CD_OK;
+}
+
+/* A record the sink cannot write (it cannot be mapped, or the database refuses its row): hands
+ * it to the runtime's error handling. Returns 0 when errors.tolerance=all takes it (skip it and
+ * go on), -1 when the task must fail (the error is set). */
+static int record_reject(struct jdbc_task *j, const struct cd_record *r, const char *table,
+                         const char *msg)
+{
+    return task_record_failed(j->t, r, "record at topic %s, partition %d, offset %lld%s%s: %s",
+                              r->topic, r->partition, (long long)r->offset,
+                              table ? ", table " : "", table ? table : "", msg);
+}
+
+/* Maps recs to rows of j->batch, creating or evolving tables on the way. Records that cannot
+ * be mapped are rejected one by one. Returns CD_OK, CD_ERR_FATAL (error set) or a JDBC_E_*
+ * class for a retriable failure (j->err set). */
+static int batch_build(struct jdbc_task *j, struct cd_record **recs, size_t n)
+{
+    int rc;
+    for (size_t i = 0; i < n; i++) {
+        struct cd_record *r = recs[i];
+        if (j->c.eos) {
+            if (r->offset < eos_next(j, r->topic, r->partition))
+                continue; /* already in the database */
+            pending_set(j->pending, r->topic, r->partition, r->offset + 1);
+        }
+        enum jdbc_op op;
+        char err[512];
+        if (jdbc_record_fields(&j->c, r, &j->fields, &op, err, sizeof(err))) {
+            if (record_reject(j, r, NULL, err))
+                return CD_ERR_FATAL;
+            continue;
+        }
+        if (op == JDBC_OP_SKIP)
+            continue;
+        struct jdbc_table *t;
+        if ((rc = table_get(j, r->topic, &t)))
+            return rc;
+        rc = table_fit(j, t, &j->fields, op);
+        if (rc == 1) {
+            if (record_reject(j, r, t->name, j->err))
+                return CD_ERR_FATAL;
+            continue;
+        }
+        if (rc)
+            return rc;
+        if (op == JDBC_OP_DELETE && !t->exists)
+            continue;
+        rc = batch_add(j, t, r, &j->fields, op);
+        if (rc == 2) {
+            task_set_error(j->t, "out of memory");
+            return CD_ERR_FATAL;
+        }
+        if (rc && record_reject(j, r, t->name, j->err))
+            return CD_ERR_FATAL;
+    }
+    jdbc_fields_clear(&j->fields);
+    return CD_OK;
+}
+
+/* Writes j->batch in one transaction. A row the database refuses is located (from the error
+ * or by replaying the batch row by row, rolled back), rejected, and the rest written again.
+ * Returns as batch_build. */
+static int batch_write(struct jdbc_task *j)
+{
+    for (;;) {
+        int bad = -1;
+        int rc = j->be->write(j, &j->batch, 0, &bad);
+        if (rc != JDBC_E_DATA)
+            return rc;
+        char first[sizeof(j->err)];
+        snprintf(first, sizeof(first), "%s", j->err);
+        if (bad < 0 && j->be->write(j, &j->batch, 1, &bad) != JDBC_E_DATA)
+            bad = -1;
+        if (bad < 0 || j->batch.rows[bad].skip) {
+            task_set_error(j->t, "the database rejected the batch: %s", first);
+            return CD_ERR_FATAL;
+        }
+        struct jdbc_row *row = &j->batch.rows[bad];
+        if (record_reject(j, row->rec, j->batch.segs[row->seg].table->name, j->err))
+            return CD_ERR_FATAL;
+        row->skip = 1;
+    }
+}
+
+/* One attempt at writing recs. Returns as batch_build. */
+static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
+{
+    int rc = jdbc_ensure_conn(j);
+    if (rc)
+        return rc;
+    if (j->c.eos && (rc = eos_load(j)))
+        return rc;
+    jdbc_batch_reset(&j->batch);
+    rd_kafka_topic_partition_list_destroy(j->pending);
+    j->pending = rd_kafka_topic_partition_list_new(8);
+    if ((rc = batch_build(j, recs, n)))
+        return rc;
+    if (!j->batch.nrows && !j->pending->cnt)
+        return CD_OK;
+    batch_dedupe(j);
+    if ((rc = batch_write(j)))
+        return rc;
+    if (j->c.eos)
+        for (int i = 0; i < j->pending->cnt; i++)
+            pending_set(j->eos, j->pending->elems[i].topic, j->pending->elems[i].partition,
+                        j->pending->elems[i].offset);
+    return CD_OK;
+}
+
+static int jdbc_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
+{
+    struct jdbc_task *j = state;
+    j->t = t;
+    j->err[0] = 0;
+    int rc = put_once(j, recs, n);
+    if (rc == CD_OK) {
+        if (j->failures)
+            task_log(t, LOG_INFO, "writes succeed again after %d failed attempts", j->failures);
+        j->failures = 0;
+        return CD_OK;
+    }
+    if (rc == CD_ERR_FATAL) {
+        jdbc_batch_reset(&j->batch);
+        return CD_ERR_FATAL;
+    }
+    if (rc == JDBC_E_CONN)
+        jdbc_disconnect(j);
+    else
+        jdbc_tables_forget(j); /* re-read metadata: the table may have changed under us */
+    const char *table = j->batch.nsegs ? j->batch.segs[0].table->name : NULL;
+    if (++j->failures > j->c.max_retries) {
+        task_set_error(t, "writing %zu records%s%s failed after %d retries: %s", n,
+                       table ? " to table " : "", table ? table : "", j->c.max_retries, j->err);
+        return CD_ERR_FATAL;
+    }
+    task_set_error(t, "writing%s%s failed (attempt %d of %d): %s", table ? " to table " : "",
+                   table ? table : "", j->failures, j->c.max_retries + 1, j->err);
+    jdbc_sleep(j, j->c.retry_backoff_ms);
+    return CD_ERR_RETRIABLE;
+}
+
+static int jdbc_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets)
+{
+    /* every put committed its own transaction: all of it is durable */
+    return CD_OK;
+}
+
+static const char *const jdbc_aliases[] = {"io.confluent.connect.jdbc.JdbcSinkConnector", NULL};
+
+const struct connector_plugin jdbc_sink_plugin = {
+    .class_name = "JdbcSinkConnector",
+    .aliases = jdbc_aliases,
+    .type = PLUGIN_SINK,
+    .version = CD_VERSION,
+    .config = jdbc_defs,
+    .validate = jdbc_validate,
+    .task_configs = jdbc_task_configs,
+    .task_start = jdbc_start,
+    .task_stop = jdbc_stop,
+    .open = jdbc_open,
+    .close = jdbc_close,
+    .put = jdbc_put,
+    .flush = jdbc_flush,
+};

@@ -1,0 +1,528 @@
+/* jdbc_mysql.c — the MySQL/MariaDB backend (libmariadb). Insert and upsert use multi-row
+ * prepared INSERT (... ON DUPLICATE KEY UPDATE) with bound parameters, a few prepared
+ * statements per table serving every batch size (jdbc_chunk_rows); update and delete execute
+ * one prepared statement per row. One transaction per batch, the exactly-once offsets upserted
+ * into connectd_offsets before COMMIT. */
+#include "jdbc.h"
+
+#include "log.h"
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct my_stmt {
+    char *key;
+    MYSQL_STMT *st;
+    struct my_stmt *next;
+};
+
+struct my_state {
+    MYSQL *m;
+    MYSQL_STMT *off;
+    MYSQL_BIND *binds;
+    size_t capbinds;
+};
+
+static MYSQL *myc(struct jdbc_task *j)
+{
+    return ((struct my_state *)j->db)->m;
+}
+
+static int my_classify(unsigned e)
+{
+    switch (e) {
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_SERVER_LOST_EXTENDED:
+    case CR_COMMANDS_OUT_OF_SYNC:
+    case ER_CON_COUNT_ERROR:
+    case ER_SERVER_SHUTDOWN:
+    case ER_CONNECTION_KILLED:
+    case ER_QUERY_INTERRUPTED:
+        return JDBC_E_CONN;
+    case ER_BAD_NULL_ERROR:
+    case ER_DUP_ENTRY:
+    case ER_WARN_DATA_OUT_OF_RANGE:
+    case WARN_DATA_TRUNCATED:
+    case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
+    case ER_DATA_TOO_LONG:
+    case ER_TRUNCATED_WRONG_VALUE:
+    case ER_NO_DEFAULT_FOR_FIELD:
+    case ER_NO_REFERENCED_ROW_2:
+    case ER_ROW_IS_REFERENCED_2:
+    case ER_DIVISION_BY_ZERO:
+    case 4025: /* ER_CONSTRAINT_FAILED (MariaDB JSON check) */
+    case 3140: /* ER_INVALID_JSON_TEXT (MySQL) */
+        return JDBC_E_DATA;
+    default:
+        return e >= 2000 && e < 3000 ? JDBC_E_CONN : JDBC_E_OTHER;
+    }
+}
+
+static int my_fail(struct jdbc_task *j, unsigned e, const char *msg, const char *what)
+{
+    snprintf(j->err, sizeof(j->err), "%s%s%s (error %u)", what ? what : "", what ? ": " : "",
+             msg, e);
+    return my_classify(e);
+}
+
+static int my_fail_conn(struct jdbc_task *j, const char *what)
+{
+    return my_fail(j, mysql_errno(myc(j)), mysql_error(myc(j)), what);
+}
+
+static int my_fail_stmt(struct jdbc_task *j, MYSQL_STMT *st, const char *what)
+{
+    return my_fail(j, mysql_stmt_errno(st), mysql_stmt_error(st), what);
+}
+
+static int my_query(struct jdbc_task *j, const char *sql)
+{
+    if (mysql_real_query(myc(j), sql, strlen(sql)))
+        return my_fail_conn(j, NULL);
+    MYSQL_RES *r = mysql_store_result(myc(j));
+    if (r)
+        mysql_free_result(r);
+    return JDBC_OK;
+}
+
+static int my_connect(struct jdbc_task *j)
+{
+    const struct jdbc_url *u = &j->url;
+    MYSQL *m = mysql_init(NULL);
+    if (!m) {
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        return JDBC_E_OTHER;
+    }
+    unsigned timeout = 10, rw = 120;
+    my_bool on = 1;
+    const char *v;
+    if ((v = jdbc_url_param(u, "connectTimeout")))
+        if (atoi(v) >= 1000)
+            timeout = (unsigned)(atoi(v) / 1000); /* JDBC: ms */
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw);
+    mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw);
+    mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    const char *sock = jdbc_url_param(u, "localSocket");
+    if (!sock)
+        sock = jdbc_url_param(u, "socket");
+    if (!sock) {
+        unsigned proto = MYSQL_PROTOCOL_TCP; /* JDBC's localhost is TCP, not the socket */
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    const char *ssl = jdbc_url_param(u, "sslMode");
+    if (!ssl)
+        ssl = jdbc_url_param(u, "ssl-mode");
+    const char *use_ssl = jdbc_url_param(u, "useSSL");
+    if (!use_ssl)
+        use_ssl = jdbc_url_param(u, "useSsl");
+    if ((ssl && strcasecmp(ssl, "DISABLED") && strcasecmp(ssl, "PREFERRED")) ||
+        (use_ssl && !strcasecmp(use_ssl, "true"))) {
+        mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on);
+        if (ssl && !strncasecmp(ssl, "VERIFY", 6))
+            mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    }
+    if ((v = jdbc_url_param(u, "allowLoadLocalInfile")) && !strcasecmp(v, "true"))
+        mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &on);
+    if (!mysql_real_connect(m, u->host ? u->host : "localhost", *j->user ? j->user : NULL,
+                            *j->password ? j->password : NULL, u->db, (unsigned)u->port, sock,
+                            CLIENT_FOUND_ROWS)) {
+        snprintf(j->err, sizeof(j->err), "cannot connect to MySQL: %s (error %u)",
+                 mysql_error(m), mysql_errno(m));
+        int rc = my_classify(mysql_errno(m));
+        mysql_close(m);
+        return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
+    }
+    struct my_state *s = calloc(1, sizeof(*s));
+    s->m = m;
+    j->db = s;
+    char tz[64];
+    int off = j->c.tz_offset_s < 0 ? -j->c.tz_offset_s : j->c.tz_offset_s;
+    snprintf(tz, sizeof(tz), "SET time_zone = '%c%02d:%02d'", j->c.tz_offset_s < 0 ? '-' : '+',
+             off / 3600, off / 60 % 60);
+    int rc = my_query(j, tz);
+    if (!rc && j->c.eos)
+        rc = my_query(j, "CREATE TABLE IF NOT EXISTS " JDBC_OFFSETS_TABLE
+                         " (connector VARCHAR(255) NOT NULL, topic VARCHAR(255) NOT NULL, "
+                         "`partition` INT NOT NULL, next_offset BIGINT NOT NULL, PRIMARY KEY "
+                         "(connector, topic, `partition`)) DEFAULT CHARSET=utf8mb4 "
+                         "COLLATE=utf8mb4_bin");
+    if (rc) {
+        mysql_close(m);
+        free(s);
+        j->db = NULL;
+    }
+    return rc;
+}
+
+static void stmts_free(struct jdbc_table *t, int close)
+{
+    for (struct my_stmt *p = t->stmts, *n; p; p = n) {
+        n = p->next;
+        if (close)
+            mysql_stmt_close(p->st);
+        free(p->key);
+        free(p);
+    }
+    t->stmts = NULL;
+}
+
+static void my_disconnect(struct jdbc_task *j)
+{
+    struct my_state *s = j->db;
+    for (struct jdbc_table *t = j->tables; t; t = t->next)
+        stmts_free(t, 1);
+    if (s->off)
+        mysql_stmt_close(s->off);
+    mysql_close(s->m);
+    free(s->binds);
+    free(s);
+}
+
+static void my_table_forget(struct jdbc_task *j, struct jdbc_table *t)
+{
+    stmts_free(t, 1);
+}
+
+static int my_exec(struct jdbc_task *j, const char *sql)
+{
+    return my_query(j, sql);
+}
+
+/* Appends 'text' escaped as a string literal (metadata lookups only, never record values). */
+static void lit(struct jdbc_task *j, struct jdbc_buf *b, const char *text)
+{
+    size_t n = strlen(text);
+    jdbc_buf_reserve(b, 2 * n + 3);
+    b->p[b->len++] = '\'';
+    b->len += mysql_real_escape_string(myc(j), b->p + b->len, text, (unsigned long)n);
+    b->p[b->len++] = '\'';
+    b->p[b->len] = 0;
+}
+
+static int my_table_load(struct jdbc_task *j, struct jdbc_table *t)
+{
+    struct jdbc_buf q = {0};
+    jdbc_buf_str(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE FROM "
+                     "information_schema.COLUMNS WHERE TABLE_SCHEMA = ");
+    if (t->schema)
+        lit(j, &q, t->schema);
+    else
+        jdbc_buf_str(&q, "DATABASE()");
+    jdbc_buf_str(&q, " AND TABLE_NAME = ");
+    lit(j, &q, t->table);
+    jdbc_buf_str(&q, " ORDER BY ORDINAL_POSITION");
+    int rc = JDBC_OK;
+    if (mysql_real_query(myc(j), q.p, q.len)) {
+        rc = my_fail_conn(j, t->name);
+        jdbc_buf_free(&q);
+        return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
+    }
+    jdbc_buf_free(&q);
+    MYSQL_RES *res = mysql_store_result(myc(j));
+    if (!res)
+        return my_fail_conn(j, t->name);
+    MYSQL_ROW row;
+    t->ncols = 0;
+    while ((row = mysql_fetch_row(res))) {
+        if (t->ncols == t->capcols) {
+            int cap = t->capcols ? t->capcols * 2 : 16;
+            struct jdbc_column *nc = realloc(t->cols, sizeof(*nc) * (size_t)cap);
+            if (!nc)
+                break;
+            t->cols = nc;
+            t->capcols = cap;
+        }
+        struct jdbc_column *c = &t->cols[t->ncols++];
+        c->name = strdup(row[0]);
+        c->type = jdbc_type_of_sqlname(JDBC_MYSQL, row[1], row[2]);
+        c->nullable = row[3] && !strcmp(row[3], "YES");
+    }
+    mysql_free_result(res);
+    t->exists = t->ncols > 0;
+    return JDBC_OK;
+}
+
+static MYSQL_STMT *my_prepare(struct jdbc_task *j, struct jdbc_table *t, const char *key,
+                              const struct jdbc_buf *sql, int *rc)
+{
+    for (struct my_stmt *p = t->stmts; p; p = p->next)
+        if (!strcmp(p->key, key))
+            return p->st;
+    MYSQL_STMT *st = mysql_stmt_init(myc(j));
+    if (!st) {
+        *rc = my_fail_conn(j, t->name);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql->p, sql->len)) {
+        *rc = my_fail_stmt(j, st, t->name);
+        if (*rc == JDBC_E_DATA)
+            *rc = JDBC_E_OTHER;
+        mysql_stmt_close(st);
+        return NULL;
+    }
+    struct my_stmt *p = calloc(1, sizeof(*p));
+    p->key = strdup(key);
+    p->st = st;
+    p->next = t->stmts;
+    t->stmts = p;
+    return st;
+}
+
+static MYSQL_BIND *binds(struct my_state *s, size_t n)
+{
+    if (n > s->capbinds) {
+        MYSQL_BIND *b = realloc(s->binds, sizeof(*b) * n);
+        if (!b)
+            return NULL;
+        s->binds = b;
+        s->capbinds = n;
+    }
+    memset(s->binds, 0, sizeof(*s->binds) * n);
+    return s->binds;
+}
+
+static void bind_cell(MYSQL_BIND *bd, struct jdbc_batch *b, const struct jdbc_cell *c)
+{
+    if (c->null) {
+        bd->buffer_type = MYSQL_TYPE_NULL;
+        return;
+    }
+    bd->buffer_type = c->binary ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+    bd->buffer = b->data.p + c->off;
+    bd->buffer_length = c->len;
+    bd->length_value = c->len;
+    bd->length = &bd->length_value;
+}
+
+static void seg_spec(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_stmt_spec *sp,
+                     const char **names)
+{
+    for (int i = 0; i < sg->ncols; i++)
+        names[i] = sg->table->cols[sg->cols[i]].name;
+    sp->dialect = JDBC_MYSQL;
+    sp->quote = j->c.quote;
+    sp->qtable = sg->table->qname;
+    sp->cols = names;
+    sp->is_pk = sg->is_pk;
+    sp->ncols = sg->ncols;
+    sp->nrows = 1;
+}
+
+static void seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg)
+{
+    k->len = 0;
+    jdbc_buf_printf(k, "%c%d:", kind, nrows);
+    for (int i = 0; i < sg->ncols; i++)
+        jdbc_buf_printf(k, "%d%s,", sg->cols[i], sg->is_pk[i] ? "k" : "");
+}
+
+static int my_run(struct jdbc_task *j, MYSQL_STMT *st, MYSQL_BIND *bd, const char *table)
+{
+    if (mysql_stmt_bind_param(st, bd) || mysql_stmt_execute(st))
+        return my_fail_stmt(j, st, table);
+    return JDBC_OK;
+}
+
+static int my_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg,
+                          int upsert, int locate, int *bad)
+{
+    struct my_state *s = j->db;
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    seg_spec(j, sg, &sp, names);
+    int live[sg->nrows], nlive = 0;
+    for (int k = 0; k < sg->nrows; k++)
+        if (!b->rows[sg->rows[k]].skip)
+            live[nlive++] = sg->rows[k];
+    int max = locate ? 1 : j->c.batch_size;
+    if (max > 65535 / sg->ncols)
+        max = 65535 / sg->ncols;
+    if (max < 1)
+        max = 1;
+    struct jdbc_buf key = {0}, sql = {0};
+    int rc = JDBC_OK;
+    for (int done = 0; done < nlive && !rc;) {
+        int m = jdbc_chunk_rows(nlive - done, max);
+        seg_key(&key, upsert ? 'U' : 'I', m, sg);
+        sql.len = 0;
+        sp.nrows = m;
+        jdbc_sql_insert(&sql, &sp, upsert);
+        MYSQL_STMT *st = my_prepare(j, sg->table, key.p, &sql, &rc);
+        if (!st)
+            break;
+        MYSQL_BIND *bd = binds(s, (size_t)m * (size_t)sg->ncols);
+        if (!bd) {
+            rc = JDBC_E_OTHER;
+            break;
+        }
+        for (int r = 0; r < m; r++) {
+            const struct jdbc_cell *c = &b->cells[b->rows[live[done + r]].cell0];
+            for (int i = 0; i < sg->ncols; i++)
+                bind_cell(&bd[r * sg->ncols + i], b, &c[i]);
+        }
+        rc = my_run(j, st, bd, sg->table->name);
+        if (rc && m == 1)
+            *bad = live[done];
+        done += m;
+    }
+    jdbc_buf_free(&key);
+    jdbc_buf_free(&sql);
+    return rc;
+}
+
+static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int del,
+                      int *bad)
+{
+    struct my_state *s = j->db;
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    seg_spec(j, sg, &sp, names);
+    int order[sg->ncols], n = 0;
+    if (!del) /* SET values first, then the WHERE keys */
+        for (int i = 0; i < sg->ncols; i++)
+            if (!sg->is_pk[i])
+                order[n++] = i;
+    if (!del && !n)
+        return JDBC_OK;
+    for (int i = 0; i < sg->ncols; i++)
+        if (sg->is_pk[i])
+            order[n++] = i;
+    struct jdbc_buf key = {0}, sql = {0};
+    seg_key(&key, del ? 'D' : 'P', 1, sg);
+    if (del)
+        jdbc_sql_delete(&sql, &sp);
+    else
+        jdbc_sql_update(&sql, &sp);
+    int rc = JDBC_OK;
+    MYSQL_STMT *st = my_prepare(j, sg->table, key.p, &sql, &rc);
+    jdbc_buf_free(&key);
+    jdbc_buf_free(&sql);
+    if (!st)
+        return rc;
+    MYSQL_BIND *bd = binds(s, (size_t)n);
+    if (!bd)
+        return JDBC_E_OTHER;
+    for (int k = 0; k < sg->nrows && !rc; k++) {
+        struct jdbc_row *row = &b->rows[sg->rows[k]];
+        if (row->skip)
+            continue;
+        const struct jdbc_cell *c = &b->cells[row->cell0];
+        memset(bd, 0, sizeof(*bd) * (size_t)n);
+        for (int i = 0; i < n; i++)
+            bind_cell(&bd[i], b, &c[order[i]]);
+        rc = my_run(j, st, bd, sg->table->name);
+        if (rc)
+            *bad = sg->rows[k];
+    }
+    return rc;
+}
+
+static int my_offsets_write(struct jdbc_task *j)
+{
+    struct my_state *s = j->db;
+    if (!s->off) {
+        static const char sql[] = "INSERT INTO " JDBC_OFFSETS_TABLE
+                                  " (connector, topic, `partition`, next_offset) VALUES "
+                                  "(?, ?, ?, ?) ON DUPLICATE KEY UPDATE next_offset = "
+                                  "VALUES(next_offset)";
+        s->off = mysql_stmt_init(s->m);
+        if (!s->off)
+            return my_fail_conn(j, JDBC_OFFSETS_TABLE);
+        if (mysql_stmt_prepare(s->off, sql, sizeof(sql) - 1)) {
+            int rc = my_fail_stmt(j, s->off, JDBC_OFFSETS_TABLE);
+            mysql_stmt_close(s->off);
+            s->off = NULL;
+            return rc;
+        }
+    }
+    for (int i = 0; i < j->pending->cnt; i++) {
+        MYSQL_BIND bd[4];
+        memset(bd, 0, sizeof(bd));
+        const char *conn = task_connector_name(j->t);
+        int part = j->pending->elems[i].partition;
+        long long off = (long long)j->pending->elems[i].offset;
+        bd[0].buffer_type = MYSQL_TYPE_STRING;
+        bd[0].buffer = (void *)conn;
+        bd[0].buffer_length = strlen(conn);
+        bd[1].buffer_type = MYSQL_TYPE_STRING;
+        bd[1].buffer = j->pending->elems[i].topic;
+        bd[1].buffer_length = strlen(j->pending->elems[i].topic);
+        bd[2].buffer_type = MYSQL_TYPE_LONG;
+        bd[2].buffer = &part;
+        bd[3].buffer_type = MYSQL_TYPE_LONGLONG;
+        bd[3].buffer = &off;
+        int rc = my_run(j, s->off, bd, JDBC_OFFSETS_TABLE);
+        if (rc)
+            return rc;
+    }
+    return JDBC_OK;
+}
+
+static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *bad)
+{
+    *bad = -1;
+    int rc = my_query(j, "START TRANSACTION");
+    for (int i = 0; i < b->nsegs && !rc; i++) {
+        struct jdbc_seg *sg = &b->segs[i];
+        if (sg->op == JDBC_OP_DELETE)
+            rc = my_rowwise(j, b, sg, 1, bad);
+        else if (j->c.insert_mode == JDBC_UPDATE)
+            rc = my_rowwise(j, b, sg, 0, bad);
+        else
+            rc = my_insert_rows(j, b, sg, j->c.insert_mode == JDBC_UPSERT, locate, bad);
+    }
+    if (!rc && j->c.eos && !locate)
+        rc = my_offsets_write(j);
+    if (!rc && !locate) {
+        if (mysql_commit(myc(j)))
+            rc = my_fail_conn(j, "COMMIT");
+        return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
+    }
+    char keep[sizeof(j->err)];
+    memcpy(keep, j->err, sizeof(keep));
+    mysql_rollback(myc(j));
+    memcpy(j->err, keep, sizeof(keep));
+    return rc;
+}
+
+static int my_offsets_load(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out)
+{
+    struct jdbc_buf q = {0};
+    jdbc_buf_str(&q, "SELECT topic, `partition`, next_offset FROM " JDBC_OFFSETS_TABLE
+                     " WHERE connector = ");
+    lit(j, &q, task_connector_name(j->t));
+    int rc = mysql_real_query(myc(j), q.p, q.len) ? my_fail_conn(j, JDBC_OFFSETS_TABLE) : 0;
+    jdbc_buf_free(&q);
+    if (rc)
+        return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
+    MYSQL_RES *res = mysql_store_result(myc(j));
+    if (!res)
+        return my_fail_conn(j, JDBC_OFFSETS_TABLE);
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(res)))
+        rd_kafka_topic_partition_list_add(out, row[0], atoi(row[1]))->offset =
+            strtoll(row[2], NULL, 10);
+    mysql_free_result(res);
+    /* end the read's implicit snapshot so later reads see fresh data */
+    mysql_commit(myc(j));
+    return JDBC_OK;
+}
+
+const struct jdbc_backend jdbc_mysql_backend = {
+    .connect = my_connect,
+    .disconnect = my_disconnect,
+    .table_load = my_table_load,
+    .exec = my_exec,
+    .write = my_write,
+    .offsets_load = my_offsets_load,
+    .table_forget = my_table_forget,
+};

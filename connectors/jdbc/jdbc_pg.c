@@ -1,0 +1,607 @@
+/* jdbc_pg.c — the Postgres backend (libpq). Insert mode streams rows with COPY ... FROM STDIN
+ * (text format); upsert uses multi-row INSERT ... ON CONFLICT prepared per chunk size; update
+ * and delete send one prepared statement per row in pipeline mode. One transaction per batch,
+ * with the exactly-once offsets upserted into connectd_offsets before COMMIT. */
+#include "jdbc.h"
+
+#include "log.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PG_PIPELINE_MAX 256
+
+struct pg_stmt {
+    char *key;
+    char name[24];
+    struct pg_stmt *next;
+};
+
+struct pg_state {
+    PGconn *c;
+    unsigned next_stmt;
+    int off_prepared;
+    struct jdbc_buf copy;
+    const char **vals; /* parameter pointers, reused */
+    size_t capvals;
+};
+
+static PGconn *pgc(struct jdbc_task *j)
+{
+    return ((struct pg_state *)j->db)->c;
+}
+
+/* Classifies a failed result and copies the message into j->err. */
+static int pg_fail(struct jdbc_task *j, PGresult *r, const char *what)
+{
+    struct pg_state *s = j->db;
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorMessage(r) : NULL;
+    if (!msg || !*msg)
+        msg = PQerrorMessage(s->c);
+    snprintf(j->err, sizeof(j->err), "%s%s%s", what ? what : "", what ? ": " : "", msg);
+    size_t n = strlen(j->err);
+    while (n && (j->err[n - 1] == '\n' || j->err[n - 1] == ' '))
+        j->err[--n] = 0;
+    if (PQstatus(s->c) == CONNECTION_BAD || !st)
+        return JDBC_E_CONN;
+    if (!strncmp(st, "08", 2) || !strncmp(st, "57P", 3) || !strncmp(st, "53", 2) ||
+        !strncmp(st, "58", 2))
+        return JDBC_E_CONN;
+    if (!strncmp(st, "22", 2) || !strncmp(st, "23", 2) || !strcmp(st, "42804"))
+        return JDBC_E_DATA;
+    return JDBC_E_OTHER;
+}
+
+/* Runs sql with text parameters; expects status want. */
+static int pg_run(struct jdbc_task *j, const char *sql, int n, const char *const *vals,
+                  ExecStatusType want, PGresult **out)
+{
+    PGresult *r = n ? PQexecParams(pgc(j), sql, n, NULL, vals, NULL, NULL, 0) : PQexec(pgc(j), sql);
+    if (PQresultStatus(r) != want) {
+        int rc = pg_fail(j, r, NULL);
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return JDBC_OK;
+}
+
+static int pg_connect(struct jdbc_task *j)
+{
+    const struct jdbc_url *u = &j->url;
+    const char *keys[64], *vals[64];
+    char port[16], opts[600];
+    int n = 0;
+#define KV(k, v)                                                                                   \
+    do {                                                                                           \
+        const char *v_ = (v);                                                                      \
+        if (v_ && n < 60) {                                                                        \
+            keys[n] = (k);                                                                         \
+            vals[n++] = v_;                                                                        \
+        }                                                                                          \
+    } while (0)
+    KV("host", u->host);
+    if (u->port) {
+        snprintf(port, sizeof(port), "%d", u->port);
+        KV("port", port);
+    }
+    KV("dbname", u->db);
+    KV("user", *j->user ? j->user : NULL);
+    KV("password", *j->password ? j->password : NULL);
+    int has_timeout = 0, has_app = 0;
+    PQconninfoOption *defs = PQconndefaults();
+    for (int i = 0; i < u->nparams; i++) {
+        const char *k = u->keys[i], *v = u->vals[i];
+        if (!strcasecmp(k, "user") || !strcasecmp(k, "password"))
+            continue;
+        if (!strcasecmp(k, "ssl")) {
+            if (!strcasecmp(v, "true"))
+                KV("sslmode", "require");
+            continue;
+        }
+        if (!strcasecmp(k, "connectTimeout") || !strcasecmp(k, "connect_timeout")) {
+            KV("connect_timeout", v);
+            has_timeout = 1;
+            continue;
+        }
+        if (!strcasecmp(k, "ApplicationName") || !strcasecmp(k, "application_name")) {
+            KV("application_name", v);
+            has_app = 1;
+            continue;
+        }
+        if (!strcasecmp(k, "currentSchema")) {
+            snprintf(opts, sizeof(opts), "-c search_path=%s", v);
+            KV("options", opts);
+            continue;
+        }
+        int known = 0;
+        for (PQconninfoOption *o = defs; o && o->keyword; o++)
+            if (!strcmp(o->keyword, k))
+                known = 1;
+        if (known)
+            KV(k, v);
+        else
+            task_log(j->t, LOG_DEBUG, "connection.url parameter '%s' ignored", k);
+    }
+    if (!has_timeout)
+        KV("connect_timeout", "10");
+    if (!has_app)
+        KV("application_name", "connectd");
+    keys[n] = vals[n] = NULL;
+#undef KV
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    PQconninfoFree(defs);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(j->err, sizeof(j->err), "cannot connect to Postgres: %s",
+                 c ? PQerrorMessage(c) : "out of memory");
+        size_t l = strlen(j->err);
+        while (l && j->err[l - 1] == '\n')
+            j->err[--l] = 0;
+        PQfinish(c);
+        return JDBC_E_CONN;
+    }
+    struct pg_state *s = calloc(1, sizeof(*s));
+    s->c = c;
+    j->db = s;
+    int rc = pg_run(j, "SET TIME ZONE 'UTC'", 0, NULL, PGRES_COMMAND_OK, NULL);
+    if (!rc && j->c.eos)
+        rc = pg_run(j,
+                    "CREATE TABLE IF NOT EXISTS " JDBC_OFFSETS_TABLE
+                    " (connector TEXT NOT NULL, topic TEXT NOT NULL, \"partition\" INTEGER NOT "
+                    "NULL, next_offset BIGINT NOT NULL, PRIMARY KEY (connector, topic, "
+                    "\"partition\"))",
+                    0, NULL, PGRES_COMMAND_OK, NULL);
+    if (rc && rc != JDBC_E_CONN) {
+        /* a concurrent CREATE TABLE IF NOT EXISTS can race; check the table is there */
+        PGresult *r = NULL;
+        if (!pg_run(j, "SELECT to_regclass('" JDBC_OFFSETS_TABLE "') IS NOT NULL", 0, NULL,
+                    PGRES_TUPLES_OK, &r)) {
+            if (PQntuples(r) && PQgetvalue(r, 0, 0)[0] == 't')
+                rc = JDBC_OK;
+            PQclear(r);
+        }
+    }
+    if (rc) {
+        PQfinish(c);
+        free(s);
+        j->db = NULL;
+    }
+    return rc;
+}
+
+static void stmts_free(struct jdbc_table *t)
+{
+    for (struct pg_stmt *p = t->stmts, *n; p; p = n) {
+        n = p->next;
+        free(p->key);
+        free(p);
+    }
+    t->stmts = NULL;
+}
+
+static void pg_disconnect(struct jdbc_task *j)
+{
+    struct pg_state *s = j->db;
+    for (struct jdbc_table *t = j->tables; t; t = t->next)
+        stmts_free(t);
+    PQfinish(s->c);
+    jdbc_buf_free(&s->copy);
+    free(s->vals);
+    free(s);
+}
+
+static void pg_table_forget(struct jdbc_task *j, struct jdbc_table *t)
+{
+    char sql[64];
+    for (struct pg_stmt *p = t->stmts; p; p = p->next) {
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", p->name);
+        PQclear(PQexec(pgc(j), sql));
+    }
+    stmts_free(t);
+}
+
+static int pg_exec(struct jdbc_task *j, const char *sql)
+{
+    return pg_run(j, sql, 0, NULL, PGRES_COMMAND_OK, NULL);
+}
+
+static int pg_table_load(struct jdbc_task *j, struct jdbc_table *t)
+{
+    PGresult *r = NULL;
+    const char *v[1] = {t->qname};
+    int rc = pg_run(j,
+                    "SELECT a.attname, CASE WHEN ty.typtype = 'd' THEN bt.typname ELSE ty.typname "
+                    "END, a.attnotnull, c.oid IS NOT NULL FROM (SELECT to_regclass($1) AS oid) c "
+                    "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT "
+                    "a.attisdropped LEFT JOIN pg_type ty ON ty.oid = a.atttypid LEFT JOIN pg_type "
+                    "bt ON bt.oid = ty.typbasetype ORDER BY a.attnum",
+                    1, v, PGRES_TUPLES_OK, &r);
+    if (rc) {
+        snprintf(j->err + strlen(j->err), sizeof(j->err) - strlen(j->err),
+                 " (reading columns of %s)", t->name);
+        return rc;
+    }
+    int n = PQntuples(r);
+    t->exists = n > 0 && PQgetvalue(r, 0, 3)[0] == 't';
+    t->ncols = 0;
+    for (int i = 0; i < n && t->exists; i++) {
+        if (PQgetisnull(r, i, 0))
+            continue;
+        if (t->ncols == t->capcols) {
+            int cap = t->capcols ? t->capcols * 2 : 16;
+            struct jdbc_column *nc = realloc(t->cols, sizeof(*nc) * (size_t)cap);
+            if (!nc)
+                break;
+            t->cols = nc;
+            t->capcols = cap;
+        }
+        struct jdbc_column *c = &t->cols[t->ncols++];
+        c->name = strdup(PQgetvalue(r, i, 0));
+        c->type = jdbc_type_of_sqlname(JDBC_PG, PQgetvalue(r, i, 1), NULL);
+        c->nullable = PQgetvalue(r, i, 2)[0] != 't';
+    }
+    PQclear(r);
+    return JDBC_OK;
+}
+
+/* Prepared statement for key in table t, built by build() on first use. NULL on error. */
+static const char *pg_prepare(struct jdbc_task *j, struct jdbc_table *t, const char *key,
+                              const struct jdbc_buf *sql, int nparams, int *rc)
+{
+    struct pg_state *s = j->db;
+    for (struct pg_stmt *p = t->stmts; p; p = p->next)
+        if (!strcmp(p->key, key))
+            return p->name;
+    struct pg_stmt *p = calloc(1, sizeof(*p));
+    if (!p) {
+        *rc = JDBC_E_OTHER;
+        return NULL;
+    }
+    snprintf(p->name, sizeof(p->name), "cd_%u", ++s->next_stmt);
+    PGresult *r = PQprepare(s->c, p->name, sql->p, nparams, NULL);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *rc = pg_fail(j, r, t->name);
+        PQclear(r);
+        free(p);
+        return NULL;
+    }
+    PQclear(r);
+    p->key = strdup(key);
+    p->next = t->stmts;
+    t->stmts = p;
+    return p->name;
+}
+
+static int vals_reserve(struct pg_state *s, size_t n)
+{
+    if (n <= s->capvals)
+        return 0;
+    const char **v = realloc(s->vals, sizeof(*v) * n);
+    if (!v)
+        return -1;
+    s->vals = v;
+    s->capvals = n;
+    return 0;
+}
+
+static void seg_spec(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_stmt_spec *sp,
+                     const char **names)
+{
+    for (int i = 0; i < sg->ncols; i++)
+        names[i] = sg->table->cols[sg->cols[i]].name;
+    sp->dialect = JDBC_PG;
+    sp->quote = j->c.quote;
+    sp->qtable = sg->table->qname;
+    sp->cols = names;
+    sp->is_pk = sg->is_pk;
+    sp->ncols = sg->ncols;
+    sp->nrows = 1;
+}
+
+/* Statement cache key: kind, row count and the column list. */
+static void seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg)
+{
+    k->len = 0;
+    jdbc_buf_printf(k, "%c%d:", kind, nrows);
+    for (int i = 0; i < sg->ncols; i++)
+        jdbc_buf_printf(k, "%d%s,", sg->cols[i], sg->is_pk[i] ? "k" : "");
+}
+
+static const char *cell_str(struct jdbc_batch *b, const struct jdbc_cell *c)
+{
+    return c->null ? NULL : b->data.p + c->off;
+}
+
+/* COPY of the segment's rows (those not skipped). On a data error *bad is the row the CONTEXT
+ * line names. */
+static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int *bad)
+{
+    struct pg_state *s = j->db;
+    int live[sg->nrows], nlive = 0;
+    for (int k = 0; k < sg->nrows; k++)
+        if (!b->rows[sg->rows[k]].skip)
+            live[nlive++] = sg->rows[k];
+    if (!nlive)
+        return JDBC_OK;
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    seg_spec(j, sg, &sp, names);
+    struct jdbc_buf sql = {0};
+    jdbc_sql_copy(&sql, &sp);
+    int rc = pg_run(j, sql.p, 0, NULL, PGRES_COPY_IN, NULL);
+    jdbc_buf_free(&sql);
+    if (rc)
+        return rc;
+    struct jdbc_buf *cb = &s->copy;
+    cb->len = 0;
+    int sent = 0;
+    for (int k = 0; k < nlive; k++) {
+        const struct jdbc_cell *c = &b->cells[b->rows[live[k]].cell0];
+        for (int i = 0; i < sg->ncols; i++) {
+            if (i)
+                jdbc_buf_add(cb, "\t", 1);
+            if (c[i].null)
+                jdbc_buf_add(cb, "\\N", 2);
+            else
+                jdbc_copy_escape(cb, b->data.p + c[i].off, c[i].len);
+        }
+        if (jdbc_buf_add(cb, "\n", 1))
+            break; /* out of memory: the COPY is cancelled below */
+        if (cb->len >= (1 << 20) || k == nlive - 1) {
+            if (PQputCopyData(s->c, cb->p, (int)cb->len) != 1)
+                break;
+            cb->len = 0;
+        }
+        sent++;
+    }
+    if (cb->cap > (8u << 20)) /* do not keep a huge buffer around */
+        jdbc_buf_free(cb);
+    PQputCopyEnd(s->c, sent == nlive ? NULL : "client error");
+    PGresult *r = PQgetResult(s->c);
+    rc = JDBC_OK;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pg_fail(j, r, sg->table->name);
+        const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
+        const char *line = ctx ? strstr(ctx, ", line ") : NULL;
+        int ln = line ? atoi(line + 7) : 0;
+        if (ln >= 1 && ln <= nlive)
+            *bad = live[ln - 1];
+    }
+    PQclear(r);
+    while ((r = PQgetResult(s->c)))
+        PQclear(r);
+    return rc;
+}
+
+/* Multi-row INSERT (... ON CONFLICT) in chunks; chunk of 1 in locate mode. */
+static int pg_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg,
+                          int upsert, int locate, int *bad)
+{
+    struct pg_state *s = j->db;
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    seg_spec(j, sg, &sp, names);
+    int live[sg->nrows], nlive = 0;
+    for (int k = 0; k < sg->nrows; k++)
+        if (!b->rows[sg->rows[k]].skip)
+            live[nlive++] = sg->rows[k];
+    int max = locate ? 1 : j->c.batch_size;
+    if (max > 32767 / sg->ncols)
+        max = 32767 / sg->ncols;
+    if (max < 1)
+        max = 1;
+    struct jdbc_buf key = {0}, sql = {0};
+    int rc = JDBC_OK;
+    for (int done = 0; done < nlive && !rc;) {
+        int m = jdbc_chunk_rows(nlive - done, max);
+        seg_key(&key, upsert ? 'U' : 'I', m, sg);
+        sql.len = 0;
+        sp.nrows = m;
+        jdbc_sql_insert(&sql, &sp, upsert);
+        const char *name = pg_prepare(j, sg->table, key.p, &sql, m * sg->ncols, &rc);
+        if (!name)
+            break;
+        if (vals_reserve(s, (size_t)m * (size_t)sg->ncols)) {
+            rc = JDBC_E_OTHER;
+            break;
+        }
+        for (int r = 0; r < m; r++) {
+            const struct jdbc_cell *c = &b->cells[b->rows[live[done + r]].cell0];
+            for (int i = 0; i < sg->ncols; i++)
+                s->vals[r * sg->ncols + i] = cell_str(b, &c[i]);
+        }
+        PGresult *res = PQexecPrepared(s->c, name, m * sg->ncols, s->vals, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            rc = pg_fail(j, res, sg->table->name);
+            if (m == 1)
+                *bad = live[done];
+        }
+        PQclear(res);
+        done += m;
+    }
+    jdbc_buf_free(&key);
+    jdbc_buf_free(&sql);
+    return rc;
+}
+
+/* One prepared UPDATE or DELETE per row, sent in pipeline mode. */
+static int pg_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int del,
+                      int *bad)
+{
+    struct pg_state *s = j->db;
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    seg_spec(j, sg, &sp, names);
+    int nonpk = 0;
+    for (int i = 0; i < sg->ncols; i++)
+        nonpk += !sg->is_pk[i];
+    if (!del && !nonpk)
+        return JDBC_OK; /* nothing to update */
+    struct jdbc_buf key = {0}, sql = {0};
+    seg_key(&key, del ? 'D' : 'P', 1, sg);
+    if (del)
+        jdbc_sql_delete(&sql, &sp);
+    else
+        jdbc_sql_update(&sql, &sp);
+    int rc = JDBC_OK;
+    const char *name = pg_prepare(j, sg->table, key.p, &sql, sg->ncols, &rc);
+    jdbc_buf_free(&key);
+    jdbc_buf_free(&sql);
+    if (!name)
+        return rc;
+    if (vals_reserve(s, (size_t)sg->ncols))
+        return JDBC_E_OTHER;
+    for (int k0 = 0; k0 < sg->nrows && !rc; k0 += PG_PIPELINE_MAX) {
+        int k1 = k0 + PG_PIPELINE_MAX < sg->nrows ? k0 + PG_PIPELINE_MAX : sg->nrows;
+        if (!PQenterPipelineMode(s->c))
+            return pg_fail(j, NULL, sg->table->name);
+        int sent[PG_PIPELINE_MAX], ns = 0;
+        for (int k = k0; k < k1; k++) {
+            struct jdbc_row *row = &b->rows[sg->rows[k]];
+            if (row->skip)
+                continue;
+            const struct jdbc_cell *c = &b->cells[row->cell0];
+            for (int i = 0; i < sg->ncols; i++)
+                s->vals[i] = cell_str(b, &c[i]);
+            if (!PQsendQueryPrepared(s->c, name, sg->ncols, s->vals, NULL, NULL, 0))
+                break;
+            sent[ns++] = sg->rows[k];
+        }
+        PQpipelineSync(s->c);
+        int idx = 0;
+        for (;;) {
+            PGresult *r = PQgetResult(s->c);
+            if (!r) {
+                if (PQstatus(s->c) == CONNECTION_BAD || idx > ns + 1) {
+                    rc = rc ? rc : pg_fail(j, NULL, sg->table->name);
+                    break;
+                }
+                idx++; /* end of one query's results */
+                continue;
+            }
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && !rc) {
+                rc = pg_fail(j, r, sg->table->name);
+                if (idx < ns)
+                    *bad = sent[idx];
+            }
+            PQclear(r);
+            if (PQstatus(s->c) == CONNECTION_BAD) {
+                rc = JDBC_E_CONN;
+                break;
+            }
+        }
+        if (PQstatus(s->c) != CONNECTION_BAD)
+            PQexitPipelineMode(s->c);
+        if (!rc && ns < k1 - k0) {
+            int skipped = 0;
+            for (int k = k0; k < k1; k++)
+                skipped += b->rows[sg->rows[k]].skip;
+            if (ns + skipped < k1 - k0)
+                rc = pg_fail(j, NULL, sg->table->name);
+        }
+    }
+    return rc;
+}
+
+static int pg_offsets_write(struct jdbc_task *j)
+{
+    struct pg_state *s = j->db;
+    if (!s->off_prepared) {
+        PGresult *r = PQprepare(s->c, "cd_offsets",
+                                "INSERT INTO " JDBC_OFFSETS_TABLE
+                                " (connector, topic, \"partition\", next_offset) VALUES "
+                                "($1, $2, $3, $4) ON CONFLICT (connector, topic, \"partition\") "
+                                "DO UPDATE SET next_offset = EXCLUDED.next_offset",
+                                4, NULL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            int rc = pg_fail(j, r, JDBC_OFFSETS_TABLE);
+            PQclear(r);
+            return rc;
+        }
+        PQclear(r);
+        s->off_prepared = 1;
+    }
+    for (int i = 0; i < j->pending->cnt; i++) {
+        char part[16], off[24];
+        snprintf(part, sizeof(part), "%d", j->pending->elems[i].partition);
+        snprintf(off, sizeof(off), "%lld", (long long)j->pending->elems[i].offset);
+        const char *v[4] = {task_connector_name(j->t), j->pending->elems[i].topic, part, off};
+        PGresult *r = PQexecPrepared(s->c, "cd_offsets", 4, v, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            int rc = pg_fail(j, r, JDBC_OFFSETS_TABLE);
+            PQclear(r);
+            return rc;
+        }
+        PQclear(r);
+    }
+    return JDBC_OK;
+}
+
+static int pg_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *bad)
+{
+    *bad = -1;
+    int rc = pg_run(j, "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL);
+    for (int i = 0; i < b->nsegs && !rc; i++) {
+        struct jdbc_seg *sg = &b->segs[i];
+        if (sg->op == JDBC_OP_DELETE)
+            rc = pg_rowwise(j, b, sg, 1, bad);
+        else if (j->c.insert_mode == JDBC_UPDATE)
+            rc = pg_rowwise(j, b, sg, 0, bad);
+        else if (j->c.insert_mode == JDBC_UPSERT)
+            rc = pg_insert_rows(j, b, sg, 1, locate, bad);
+        else if (locate)
+            rc = pg_insert_rows(j, b, sg, 0, 1, bad);
+        else
+            rc = pg_copy(j, b, sg, bad);
+    }
+    if (!rc && j->c.eos && !locate)
+        rc = pg_offsets_write(j);
+    if (!rc && !locate)
+        return pg_run(j, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL);
+    if (PQstatus(pgc(j)) == CONNECTION_OK) {
+        char keep[sizeof(j->err)];
+        memcpy(keep, j->err, sizeof(keep));
+        PQclear(PQexec(pgc(j), "ROLLBACK"));
+        memcpy(j->err, keep, sizeof(keep));
+    }
+    return rc;
+}
+
+static int pg_offsets_load(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out)
+{
+    PGresult *r = NULL;
+    const char *v[1] = {task_connector_name(j->t)};
+    int rc = pg_run(j,
+                    "SELECT topic, \"partition\", next_offset FROM " JDBC_OFFSETS_TABLE
+                    " WHERE connector = $1",
+                    1, v, PGRES_TUPLES_OK, &r);
+    if (rc)
+        return rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        rd_kafka_topic_partition_list_add(out, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 1)))
+            ->offset = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    PQclear(r);
+    return JDBC_OK;
+}
+
+const struct jdbc_backend jdbc_pg_backend = {
+    .connect = pg_connect,
+    .disconnect = pg_disconnect,
+    .table_load = pg_table_load,
+    .exec = pg_exec,
+    .write = pg_write,
+    .offsets_load = pg_offsets_load,
+    .table_forget = pg_table_forget,
+};

@@ -1,0 +1,503 @@
+"""JDBC sink (issue 4) against real Postgres and MariaDB: every insert.mode x pk.mode,
+schemaless JSON with auto.create/auto.evolve, typed records, tombstones, hostile names and
+values, exactly-once across kill -9, a database outage, and rejected records."""
+import json
+import os
+import threading
+import time
+
+import psycopg2
+import pymysql
+import pytest
+
+import harness
+
+CLASS = "io.confluent.connect.jdbc.JdbcSinkConnector"
+
+
+class DB:
+    """One database under test: connector settings, identifier quoting, row queries."""
+
+    def __init__(self, kind, srv):
+        self.kind, self.srv = kind, srv
+        if kind == "postgres":
+            self.conf = {"connection.url": srv.url, "connection.user": "postgres"}
+        else:
+            self.conf = {"connection.url": srv.url, "connection.user": srv.USER,
+                         "connection.password": srv.PASSWORD}
+
+    def q(self, name):
+        c = '"' if self.kind == "postgres" else "`"
+        return c + name.replace(c, c + c) + c
+
+    def exec(self, sql):
+        self.srv.query(sql)
+
+    def rows(self, sql):
+        """Rows as a list of tuples, or None while the table does not exist yet."""
+        try:
+            return [tuple(r) for r in (self.srv.query(sql) or [])]
+        except (psycopg2.Error, pymysql.Error):
+            return None
+
+    def columns(self, table):
+        """{column: lower-case type} of table."""
+        if self.kind == "postgres":
+            rs = self.srv.query("SELECT column_name, data_type FROM information_schema.columns "
+                                "WHERE table_name = %s", (table,))
+        else:
+            rs = self.srv.query("SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS "
+                                "WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = %s", (table,))
+        return {r[0]: r[1].lower() for r in rs}
+
+
+@pytest.fixture(params=["postgres", "mariadb"])
+def db(request):
+    return DB(request.param, request.getfixturevalue(request.param))
+
+
+def wait_rows(db, sql, expect, timeout=30):
+    last = [None]
+
+    def ok():
+        last[0] = db.rows(sql)
+        return last[0] == expect
+    try:
+        harness.wait_until(ok, timeout, 0.2, sql)
+    except AssertionError:
+        assert last[0] == expect  # shows the difference
+    return last[0]
+
+
+def sink(worker, db, name, topic, **cfg):
+    conf = {"connector.class": CLASS, "topics": topic, **db.conf}
+    conf.update({k.replace("_", "."): str(v).lower() if isinstance(v, bool) else str(v)
+                 for k, v in cfg.items()})
+    worker.create(name, conf)
+    return name
+
+
+def one_partition(kafka, *topics):
+    """Creates topics with one partition (auto-created ones have several), so that the
+    Kafka coordinates and the order of rows are known."""
+    for t in topics:
+        kafka.command(f"topic {t} 1")
+
+
+def jkey(k):
+    return json.dumps(k).encode()
+
+
+def failed_trace(worker, name, timeout=30):
+    s = worker.wait_task_state(name, "FAILED", timeout)
+    return s["tasks"][0]["trace"]
+
+
+# ------------------------------------------------------------------ modes
+
+
+def test_every_insert_mode_and_pk_mode_writes_exact_rows(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    b = dev_kafka.bootstrap
+    vals = [{"id": 1, "hr": 70}, {"id": 2, "hr": 80}, {"id": 1, "hr": 75}]
+    keys = [jkey({"id": v["id"]}) for v in vals]
+    combos = {
+        "ins_none": dict(insert_mode="insert", pk_mode="none"),
+        "ins_kafka": dict(insert_mode="insert", pk_mode="kafka"),
+        "ins_rkey": dict(insert_mode="insert", pk_mode="record_key", pk_fields="id"),
+        "ups_kafka": dict(insert_mode="upsert", pk_mode="kafka"),
+        "ups_rkey": dict(insert_mode="upsert", pk_mode="record_key", pk_fields="id"),
+        "ups_rval": dict(insert_mode="upsert", pk_mode="record_value", pk_fields="id"),
+        "upd_rkey": dict(insert_mode="update", pk_mode="record_key", pk_fields="id"),
+        "upd_rval": dict(insert_mode="update", pk_mode="record_value", pk_fields="id"),
+    }
+    for t in ("upd_rkey", "upd_rval"):  # update mode changes existing rows only
+        db.exec(f"CREATE TABLE {t} (id BIGINT PRIMARY KEY, hr BIGINT)")
+        db.exec(f"INSERT INTO {t} VALUES (1, 0), (3, 30)")
+    one_partition(dev_kafka, *combos)
+    for t, cfg in combos.items():
+        sink(w, db, "s_" + t, t, auto_create=True, **cfg)
+        harness.produce(b, t, vals if t != "ins_rkey" else vals[:2], keys=keys)
+    wait_rows(db, "SELECT id, hr FROM ins_none ORDER BY hr", [(1, 70), (1, 75), (2, 80)])
+    wait_rows(db, "SELECT __connect_topic, __connect_partition, __connect_offset, id, hr "
+                  "FROM ins_kafka ORDER BY 3",
+              [("ins_kafka", 0, 0, 1, 70), ("ins_kafka", 0, 1, 2, 80), ("ins_kafka", 0, 2, 1, 75)])
+    wait_rows(db, "SELECT id, hr FROM ins_rkey ORDER BY id", [(1, 70), (2, 80)])
+    wait_rows(db, "SELECT __connect_offset, hr FROM ups_kafka ORDER BY 1", [(0, 70), (1, 80), (2, 75)])
+    wait_rows(db, "SELECT id, hr FROM ups_rkey ORDER BY id", [(1, 75), (2, 80)])
+    wait_rows(db, "SELECT id, hr FROM ups_rval ORDER BY id", [(1, 75), (2, 80)])
+    wait_rows(db, "SELECT id, hr FROM upd_rkey ORDER BY id", [(1, 75), (3, 30)])
+    wait_rows(db, "SELECT id, hr FROM upd_rval ORDER BY id", [(1, 75), (3, 30)])
+    cols = db.columns("ins_kafka")
+    assert set(cols) == {"__connect_topic", "__connect_partition", "__connect_offset", "id", "hr"}
+    for t in combos:
+        assert w.status("s_" + t)["tasks"][0]["state"] == "RUNNING"
+
+
+def test_fields_whitelist_writes_only_the_listed_fields(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    sink(w, db, "wl", "wl_t", auto_create=True, insert_mode="upsert", pk_mode="record_value",
+         pk_fields="id", fields_whitelist="hr,spo2")
+    harness.produce(dev_kafka.bootstrap, "wl_t",
+                    [{"id": 7, "hr": 61, "spo2": 98, "name": "secret patient", "temp": 36.6}])
+    wait_rows(db, "SELECT id, hr, spo2 FROM wl_t", [(7, 61, 98)])
+    assert set(db.columns("wl_t")) == {"id", "hr", "spo2"}
+
+
+def test_bad_settings_are_config_errors_naming_the_key(worker):
+    def errors(**cfg):
+        conf = {"connector.class": "JdbcSinkConnector", "name": "v", "topics": "t",
+                "connection.url": "jdbc:postgresql://127.0.0.1:1/x"}
+        conf.update({k.replace("_", "."): v for k, v in cfg.items()})
+        body = worker.put("/connector-plugins/JdbcSinkConnector/config/validate", conf).json()
+        return {c["value"]["name"]: c["value"]["errors"] for c in body["configs"]
+                if c["value"]["errors"]}
+    assert errors() == {}
+    assert "connection.url" in errors(connection_url="jdbc:oracle:thin:@h:1521:x")
+    assert "pk.mode" in errors(insert_mode="upsert")
+    assert "insert.mode" in errors(insert_mode="merge")
+    assert "delete.enabled" in errors(delete_enabled="true", pk_mode="record_value")
+    assert "db.timezone" in errors(db_timezone="Mars/Olympus")
+    assert "batch.size" in errors(batch_size="many")
+    r = worker.post("/connectors", {"name": "bad", "config": {
+        "connector.class": "io.confluent.connect.jdbc.JdbcSinkConnector", "topics": "t",
+        "connection.url": "jdbc:postgresql://127.0.0.1:1/x", "insert.mode": "update"}})
+    assert r.status_code == 400 and "pk.mode" in r.json()["message"]
+
+
+def test_upsert_keeps_latest_and_tombstone_deletes(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    sink(w, db, "cows-sink", "cowstate", insert_mode="upsert", pk_mode="record_key",
+         pk_fields="cow_id", delete_enabled=True, auto_create=True)
+    vals = [{"name": "Berta", "weight": 500}, {"name": "Clara", "weight": 610},
+            {"name": "Berta", "weight": 512}, None, {"name": "Dora", "weight": 450},
+            {"name": "Dora", "weight": 455}]
+    keys = [jkey(k) for k in ("c1", "c2", "c1", "c2", "c3", "c3")]
+    harness.produce(dev_kafka.bootstrap, "cowstate", vals, keys=keys)
+    wait_rows(db, "SELECT cow_id, name, weight FROM cowstate ORDER BY cow_id",
+              [("c1", "Berta", 512), ("c3", "Dora", 455)])
+    harness.produce(dev_kafka.bootstrap, "cowstate", [None], keys=[jkey("c1")])
+    wait_rows(db, "SELECT cow_id FROM cowstate ORDER BY cow_id", [("c3",)])
+
+
+# ------------------------------------------------------------------ schemaless, typed
+
+
+def test_schemaless_seed_shapes_create_and_evolve_tables(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    b = dev_kafka.bootstrap
+    one_partition(dev_kafka, "cows", "measurements")
+    sink(w, db, "raw", "cows,measurements", auto_create=True, auto_evolve=True,
+         table_name_format="raw_${topic}")
+    harness.produce(b, "cows", [
+        {"cow_id": 1, "name": "Berta", "birthdate": "2019-04-01", "note": None},
+        {"cow_id": 2, "name": "Clara", "birthdate": "2020-02-11", "note": None}])
+    harness.produce(b, "measurements", [
+        {"sensor_id": "s1", "cow_id": 1, "timestamp": 1700000000000, "value": 72},
+        {"sensor_id": "s1", "cow_id": 1, "timestamp": 1700000001000, "value": 72.5},
+        {"sensor_id": "s2", "cow_id": 2, "timestamp": 1700000002000, "value": 38,
+         "unit": "C", "tags": {"site": "barn"}}])
+    wait_rows(db, "SELECT cow_id, name, birthdate FROM raw_cows ORDER BY cow_id",
+              [(1, "Berta", "2019-04-01"), (2, "Clara", "2020-02-11")])
+    m = wait_rows(db, "SELECT sensor_id, cow_id, timestamp, value, unit FROM raw_measurements "
+                      "ORDER BY timestamp",
+                  [("s1", 1, 1700000000000, 72.0, None), ("s1", 1, 1700000001000, 72.5, None),
+                   ("s2", 2, 1700000002000, 38.0, "C")])
+    assert m
+    cows = db.columns("raw_cows")
+    assert "note" not in cows  # only nulls so far: no column
+    assert cows["cow_id"] in ("bigint", "bigint(20)") and cows["name"] in ("text", "longtext")
+    meas = db.columns("raw_measurements")
+    assert meas["value"] in ("double precision", "double")  # widened from BIGINT
+    assert meas["tags"] in ("jsonb", "longtext")
+    tags = db.rows("SELECT tags FROM raw_measurements WHERE unit = 'C'")[0][0]
+    assert (tags if isinstance(tags, dict) else json.loads(tags)) == {"site": "barn"}
+    # a value finally shows the null-only field's type: the column appears
+    harness.produce(b, "cows", [{"cow_id": 3, "name": "Dora", "note": "lame"}])
+    wait_rows(db, "SELECT cow_id, note FROM raw_cows ORDER BY cow_id",
+              [(1, None), (2, None), (3, "lame")])
+    # a field of another type is a clear error naming field, column and topic coordinates
+    harness.produce(b, "cows", [{"cow_id": "four", "name": "Emma"}])
+    trace = failed_trace(w, "raw")
+    assert "field 'cow_id' holds a string value but column raw_cows.cow_id is of type int64" in trace
+    assert "topic cows, partition 0, offset 3" in trace
+
+
+def test_typed_records_map_to_typed_columns(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    sink(w, db, "typed", "vit", auto_create=True, pk_mode="record_value", pk_fields="id",
+         insert_mode="upsert",
+         **{"value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "true"})
+    schema = {"type": "struct", "name": "vital", "fields": [
+        {"field": "id", "type": "int32", "optional": False},
+        {"field": "small", "type": "int16", "optional": True},
+        {"field": "hr", "type": "double", "optional": True},
+        {"field": "ok", "type": "boolean", "optional": True},
+        {"field": "who", "type": "string", "optional": True},
+        {"field": "raw", "type": "bytes", "optional": True},
+        {"field": "day", "type": "int32", "optional": True, "name": "org.apache.kafka.connect.data.Date"},
+        {"field": "at", "type": "int64", "optional": True, "name": "org.apache.kafka.connect.data.Timestamp"}]}
+    payloads = [
+        {"id": 1, "small": 7, "hr": 72.5, "ok": True, "who": "p1", "raw": "AAH/",
+         "day": 19723, "at": 1704112496789},
+        {"id": 2, "small": None, "hr": None, "ok": None, "who": None, "raw": None, "day": None,
+         "at": None}]
+    harness.produce(dev_kafka.bootstrap, "vit", [{"schema": schema, "payload": p} for p in payloads])
+    rows = harness.wait_until(lambda: (db.rows("SELECT count(*) FROM vit") or [(0,)])[0][0] == 2
+                              and db.rows("SELECT id, small, hr, ok, who, raw, day, at FROM vit ORDER BY id"),
+                              30, 0.2, "typed rows")
+    import datetime
+    assert rows[0][:5] == (1, 7, 72.5, True if db.kind == "postgres" else 1, "p1")
+    assert bytes(rows[0][5]) == b"\x00\x01\xff"
+    assert rows[0][6] == datetime.date(2024, 1, 1)
+    assert rows[0][7] == datetime.datetime(2024, 1, 1, 12, 34, 56, 789000)
+    assert rows[1] == (2, None, None, None, None, None, None, None)
+    cols = db.columns("vit")
+    if db.kind == "postgres":
+        assert cols == {"id": "integer", "small": "smallint", "hr": "double precision",
+                        "ok": "boolean", "who": "text", "raw": "bytea", "day": "date",
+                        "at": "timestamp without time zone"}
+    else:
+        assert cols == {"id": "int(11)", "small": "smallint(6)", "hr": "double",
+                        "ok": "tinyint(1)", "who": "longtext", "raw": "longblob", "day": "date",
+                        "at": "datetime(3)"}
+
+
+def test_hostile_names_and_values_arrive_byte_exact(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    evil = 'x"; DROP TABLE t; --'
+    tick = "a`b"
+    values = ["quote ' and \" and `", "back\\slash \\N \\\\", "tab\there", "new\nline\r\n",
+              "unicode ünïcødé 🐄 中文", "", "x" * 500_000]
+    sink(w, db, "evil", "evil", auto_create=True, auto_evolve=True)
+    harness.produce(dev_kafka.bootstrap, "evil",
+                    [{"i": i, evil: v, tick: v[:10]} for i, v in enumerate(values)])
+    got = harness.wait_until(
+        lambda: (db.rows("SELECT count(*) FROM evil") or [(0,)])[0][0] == len(values)
+        and db.rows(f"SELECT i, {db.q(evil)}, {db.q(tick)} FROM evil ORDER BY i"), 30, 0.2, "rows")
+    assert got == [(i, v, v[:10]) for i, v in enumerate(values)]
+    assert db.rows("SELECT count(*) FROM evil") == [(len(values),)]
+
+
+# ------------------------------------------------------------------ seed pipelines
+
+CONFIGS = os.path.join(harness.ROOT, "configs")
+
+
+def seed_config(name, url, user, password):
+    """configs/NAME with the database address of the test server."""
+    with open(os.path.join(CONFIGS, name)) as f:
+        c = json.load(f)
+    c["config"].update({"connection.url": url, "connection.user": user,
+                        "connection.password": password})
+    return c
+
+
+def test_seed_001_raw_layer_lands_in_mysql_exactly(mariadb, dev_kafka, worker_factory):
+    """Seed 001's consumer_seeder.sh: topics cows, sensors, measurements -> MySQL raw layer."""
+    mariadb.query("CREATE DATABASE IF NOT EXISTS raw")
+    url = f"jdbc:mysql://127.0.0.1:{mariadb.port}/raw"
+    w = worker_factory(dev_kafka.bootstrap)
+    for t in ("cows", "sensors", "measurements"):
+        c = seed_config(f"seed-001-mysql-raw-{t}.json", url, mariadb.USER, mariadb.PASSWORD)
+        w.create(c["name"], c["config"])
+    cows = [{"cow_id": "c-001", "name": "Berta", "birthdate": "2019-04-01"},
+            {"cow_id": "c-002", "name": "Clara", "birthdate": "2020-02-11"}]
+    sensors = [{"sensor_id": "s-01", "unit": "L"}, {"sensor_id": "s-02", "unit": "kg"}]
+    meas = [{"sensor_id": "s-01", "cow_id": "c-001", "timestamp": 1700000000.0, "value": 12},
+            {"sensor_id": "s-02", "cow_id": "c-001", "timestamp": 1700000060.5, "value": 512.5},
+            {"sensor_id": "s-01", "cow_id": "c-002", "timestamp": 1700000120.0, "value": 9.75}]
+    b = dev_kafka.bootstrap
+    harness.produce(b, "cows", cows, keys=[c["cow_id"].encode() for c in cows])
+    harness.produce(b, "sensors", sensors)
+    harness.produce(b, "measurements", meas)
+    raw = DB("mariadb", mariadb)
+    wait_rows(raw, "SELECT cow_id, name, birthdate FROM raw.cows ORDER BY cow_id",
+              [("c-001", "Berta", "2019-04-01"), ("c-002", "Clara", "2020-02-11")])
+    wait_rows(raw, "SELECT sensor_id, unit FROM raw.sensors ORDER BY sensor_id",
+              [("s-01", "L"), ("s-02", "kg")])
+    wait_rows(raw, "SELECT sensor_id, cow_id, timestamp, value FROM raw.measurements "
+                   "ORDER BY timestamp",
+              [("s-01", "c-001", 1700000000.0, 12.0), ("s-02", "c-001", 1700000060.5, 512.5),
+               ("s-01", "c-002", 1700000120.0, 9.75)])
+    rs = mariadb.query("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE "
+                       "TABLE_SCHEMA = 'raw' AND TABLE_NAME = 'measurements'")
+    assert dict(rs)["value"] == "double"  # 12 first, then 512.5: widened
+    # exactly-once: the next offset of every partition is stored with the rows
+    stored = mariadb.query("SELECT connector, topic, SUM(next_offset) FROM raw.connectd_offsets "
+                           "GROUP BY connector, topic ORDER BY connector")
+    assert [(c, t, int(n)) for c, t, n in stored] == [
+        ("seed-001-raw-cows", "cows", 2), ("seed-001-raw-measurements", "measurements", 3),
+        ("seed-001-raw-sensors", "sensors", 2)]
+
+
+def test_seed_003_predictions_upsert_by_kafka_coordinates(postgres, dev_kafka, worker_factory):
+    """Seed 003's db-consumer: the API's predictions -> Postgres, one row per Kafka record."""
+    if not postgres.query("SELECT 1 FROM pg_database WHERE datname = 'predictions'"):
+        c = postgres.connect()  # CREATE DATABASE cannot run in psycopg2's `with` transaction
+        c.cursor().execute("CREATE DATABASE predictions")
+        c.close()
+    url = f"jdbc:postgresql://127.0.0.1:{postgres.port}/predictions"
+    one_partition(dev_kafka, "predictions")
+    w = worker_factory(dev_kafka.bootstrap)
+    c = seed_config("seed-003-postgres-predictions.json", url, "postgres", "unused")
+    w.create(c["name"], c["config"])
+    preds = [{"text": "This product is terrible!", "summary": "Product review",
+              "sentiment": "negative", "score": 0.97},
+             {"text": "Love it, works as \"advertised\"", "summary": None,
+              "sentiment": "positive", "score": 0.88}]
+    harness.produce(dev_kafka.bootstrap, "predictions", preds)
+    import psycopg2
+    conn = psycopg2.connect(**dict(postgres.dsn, dbname="predictions"))
+    conn.autocommit = True
+
+    def rows():
+        with conn.cursor() as cur:
+            try:
+                cur.execute("SELECT __connect_topic, __connect_partition, __connect_offset, "
+                            "text, summary, sentiment, score FROM predictions ORDER BY 3")
+            except psycopg2.Error:
+                return None
+            return cur.fetchall()
+    want = [("predictions", 0, 0, preds[0]["text"], "Product review", "negative", 0.97),
+            ("predictions", 0, 1, preds[1]["text"], None, "positive", 0.88)]
+    try:
+        harness.wait_until(lambda: rows() == want, 30, 0.2, "prediction rows")
+    finally:
+        got = rows()
+        conn.close()
+    assert got == want
+
+
+# ------------------------------------------------------------------ faults
+
+
+def test_rejected_record_fails_the_task_with_its_coordinates(db, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    db.exec("CREATE TABLE strict_t (id BIGINT NOT NULL, code VARCHAR(5) NOT NULL)")
+    one_partition(dev_kafka, "strict_t")
+    sink(w, db, "strict", "strict_t")
+    harness.produce(dev_kafka.bootstrap, "strict_t",
+                    [{"id": 1, "code": "ok"}, {"id": 2, "code": "fine"}, {"id": 3, "code": "far too long"}])
+    trace = failed_trace(w, "strict")
+    assert "topic strict_t, partition 0, offset 2" in trace
+    assert "strict_t" in trace
+    assert ("value too long" in trace) if db.kind == "postgres" else ("Data too long" in trace)
+
+
+def test_refused_rows_go_to_the_dead_letter_queue_with_tolerance_all(db, dev_kafka,
+                                                                     worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    db.exec("CREATE TABLE dlq_t (id BIGINT NOT NULL, code VARCHAR(5) NOT NULL)")
+    one_partition(dev_kafka, "dlq_t", "dlq_t_dead")
+    sink(w, db, "tolerant", "dlq_t", errors_tolerance="all",
+         **{"errors.deadletterqueue.topic.name": "dlq_t_dead",
+            "errors.deadletterqueue.context.headers.enable": "true"})
+    values = [{"id": 1, "code": "ok"}, {"id": 2, "code": "far too long"},  # database refuses
+              {"id": 3, "code": "fine"}, {"id": "four", "code": "ok"},    # no such column type
+              {"id": 5, "code": "last"}]
+    harness.produce(dev_kafka.bootstrap, "dlq_t", values)
+    wait_rows(db, "SELECT id, code FROM dlq_t ORDER BY id", [(1, "ok"), (3, "fine"), (5, "last")])
+    # mapping failures are found before the write, database refusals during it: order by offset
+    dead = sorted(harness.consume_all(dev_kafka.bootstrap, "dlq_t_dead", 2),
+                  key=lambda m: int(dict(m.headers())["__connect.errors.offset"]))
+    assert [json.loads(m.value()) for m in dead] == [values[1], values[3]]
+    hdrs = [dict(m.headers()) for m in dead]
+    assert [h["__connect.errors.offset"] for h in hdrs] == [b"1", b"3"]
+    too_long = hdrs[0]["__connect.errors.exception.message"].decode()
+    assert "table dlq_t" in too_long
+    assert ("value too long" in too_long) if db.kind == "postgres" else ("Data too long" in too_long)
+    assert "field 'id' holds a string value" in hdrs[1]["__connect.errors.exception.message"].decode()
+    assert w.status("tolerant")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_unreachable_database_fails_after_max_retries(dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    port = harness.free_port()
+    w.create("nodb", {"connector.class": CLASS, "topics": "nodb",
+                      "connection.url": f"jdbc:postgresql://127.0.0.1:{port}/x",
+                      "connection.password": "hush-hush", "max.retries": "1",
+                      "retry.backoff.ms": "100", "connection.attempts": "1"})
+    harness.produce(dev_kafka.bootstrap, "nodb", [{"a": 1}])
+    trace = failed_trace(w, "nodb")
+    assert "failed after 1 retries" in trace and "cannot connect to Postgres" in trace
+    assert "hush-hush" not in trace and "hush-hush" not in w.logs()
+
+
+def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05):
+    """Produces {"seq": i} for i in range(n) in batches, in the background."""
+    def run():
+        from confluent_kafka import Producer
+        p = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
+        for i in range(n):
+            p.produce(topic, key=str(i % 7).encode(), value=json.dumps({"seq": i, "pad": "v" * 40}))
+            if i % rate_per_batch == rate_per_batch - 1:
+                p.flush(10)
+                time.sleep(pause)
+        assert p.flush(30) == 0
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_factory):
+    k = harness.DevKafka(topics=("eos:3",))
+    try:
+        w = worker_factory(k.bootstrap)
+        sink(w, db, "eos", "eos", auto_create=True, exactly_once_enabled=True,
+             table_name_format="eos_exact")
+        sink(w, db, "alo", "eos", auto_create=True, table_name_format="eos_alo")
+        n = 10000
+        # about 20 s of production (a restarted worker takes ~6 s to rejoin the group), so that
+        # every kill lands mid-stream
+        prod = _producer_thread(k.bootstrap, "eos", n, rate_per_batch=250, pause=0.5)
+
+        def count():
+            return (db.rows("SELECT count(*) FROM eos_exact") or [(0,)])[0][0]
+        seen = 0
+        for _ in range(3):
+            # the restarted worker makes progress before it is killed again
+            harness.wait_until(lambda: count() > seen, 30, 0.1, "progress")
+            time.sleep(0.5)
+            w.kill9()
+            seen = count()
+            assert seen < n, "the stream ended before the kill"
+            w.start()
+        prod.join(60)
+        try:
+            wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) "
+                          "FROM eos_exact", [(n, n, 0, n - 1)], timeout=60)
+            wait_rows(db, "SELECT count(DISTINCT seq), min(seq), max(seq) FROM eos_alo",
+                      [(n, 0, n - 1)], timeout=60)
+        except AssertionError:
+            print(w.status("eos"), w.status("alo"), w.logs()[-20000:])
+            raise
+        stored = db.rows("SELECT sum(next_offset) FROM connectd_offsets WHERE connector = 'eos'")
+        assert [(int(stored[0][0]),)] == [(n,)]
+    finally:
+        k.stop()
+
+
+def test_postgres_down_20s_mid_stream_loses_nothing_and_never_fails(postgres, dev_kafka,
+                                                                    worker_factory):
+    db = DB("postgres", postgres)
+    w = worker_factory(dev_kafka.bootstrap)
+    sink(w, db, "outage", "outage", auto_create=True, retry_backoff_ms=500,
+         connection_attempts=1, connection_backoff_ms=200)
+    n = 6000
+    prod = _producer_thread(dev_kafka.bootstrap, "outage", n, rate_per_batch=100, pause=0.05)
+    harness.wait_until(lambda: (db.rows("SELECT count(*) FROM outage") or [(0,)])[0][0] > 0,
+                       30, 0.1, "progress")
+    postgres.stop()
+    states = set()
+    end = time.time() + 20
+    while time.time() < end:
+        states.add(w.status("outage")["tasks"][0]["state"])
+        time.sleep(0.5)
+    postgres.start()
+    prod.join(60)
+    wait_rows(db, "SELECT count(DISTINCT seq), min(seq), max(seq) FROM outage", [(n, 0, n - 1)],
+              timeout=60)
+    states.add(w.status("outage")["tasks"][0]["state"])
+    assert states == {"RUNNING"}

@@ -1,0 +1,203 @@
+/* JDBC sink SQL text: identifier quoting (hostile names stay identifiers), table name
+ * formats, COPY escaping, column types, the statement builders and chunk sizes. */
+/* clang-format off */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include "../../connectors/jdbc/jdbc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void postgres_quotes_double_the_quote_char(void **state)
+{
+    struct jdbc_buf b = {0};
+    jdbc_sql_ident(&b, JDBC_PG, 1, "x\"; DROP TABLE t; --");
+    assert_string_equal(b.p, "\"x\"\"; DROP TABLE t; --\"");
+    jdbc_buf_free(&b);
+}
+
+static void mysql_quotes_with_backticks(void **state)
+{
+    struct jdbc_buf b = {0};
+    jdbc_sql_ident(&b, JDBC_MYSQL, 1, "a`b\"c");
+    assert_string_equal(b.p, "`a``b\"c`");
+    jdbc_buf_free(&b);
+}
+
+static void quote_never_keeps_names_as_they_are(void **state)
+{
+    struct jdbc_buf b = {0};
+    jdbc_sql_ident(&b, JDBC_PG, 0, "Vitals");
+    assert_string_equal(b.p, "Vitals");
+    jdbc_buf_free(&b);
+}
+
+static void table_format_expands_every_topic_token(void **state)
+{
+    char *n = jdbc_table_name("kafka_${topic}_${topic}", "cows");
+    assert_string_equal(n, "kafka_cows_cows");
+    free(n);
+}
+
+static void dot_of_the_format_separates_schema_dot_of_topic_does_not(void **state)
+{
+    char *s, *t;
+    jdbc_table_split("raw.${topic}", "vitals.v1", &s, &t);
+    assert_string_equal(s, "raw");
+    assert_string_equal(t, "vitals.v1");
+    free(s);
+    free(t);
+    jdbc_table_split("${topic}", "vitals.v1", &s, &t);
+    assert_null(s);
+    assert_string_equal(t, "vitals.v1");
+    free(t);
+}
+
+static void copy_escape_handles_backslash_tab_newline_cr(void **state)
+{
+    struct jdbc_buf b = {0};
+    const char in[] = "a\\b\tc\nd\re\"f'g ü";
+    jdbc_copy_escape(&b, in, strlen(in));
+    assert_string_equal(b.p, "a\\\\b\\tc\\nd\\re\"f'g ü");
+    jdbc_buf_free(&b);
+}
+
+static void column_types_follow_the_dialect(void **state)
+{
+    char tmp[48];
+    assert_string_equal(jdbc_sql_type(JDBC_PG, JT_INT64, 0, 0, tmp, sizeof(tmp)), "BIGINT");
+    assert_string_equal(jdbc_sql_type(JDBC_PG, JT_FLOAT64, 0, 0, tmp, sizeof(tmp)),
+                        "DOUBLE PRECISION");
+    assert_string_equal(jdbc_sql_type(JDBC_PG, JT_JSON, 0, 0, tmp, sizeof(tmp)), "JSONB");
+    assert_string_equal(jdbc_sql_type(JDBC_PG, JT_STRING, 1, 0, tmp, sizeof(tmp)), "TEXT");
+    assert_string_equal(jdbc_sql_type(JDBC_MYSQL, JT_JSON, 0, 0, tmp, sizeof(tmp)), "JSON");
+    assert_string_equal(jdbc_sql_type(JDBC_MYSQL, JT_STRING, 1, 0, tmp, sizeof(tmp)),
+                        "VARCHAR(255)");
+    assert_string_equal(jdbc_sql_type(JDBC_MYSQL, JT_STRING, 0, 0, tmp, sizeof(tmp)),
+                        "LONGTEXT");
+    assert_string_equal(jdbc_sql_type(JDBC_MYSQL, JT_DECIMAL, 0, 3, tmp, sizeof(tmp)),
+                        "DECIMAL(65,3)");
+    assert_string_equal(jdbc_sql_type(JDBC_MYSQL, JT_TIMESTAMP, 0, 0, tmp, sizeof(tmp)),
+                        "DATETIME(3)");
+}
+
+static const char *cols[] = {"id", "name", "hr"};
+static const int pks[] = {1, 0, 0};
+
+static struct jdbc_stmt_spec spec(enum jdbc_dialect d, int nrows)
+{
+    struct jdbc_stmt_spec s = {d, 1, d == JDBC_PG ? "\"t\"" : "`t`", cols, pks, 3, nrows};
+    return s;
+}
+
+static void pg_multi_row_insert_numbers_parameters(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 2);
+    jdbc_sql_insert(&b, &s, 0);
+    assert_string_equal(b.p, "INSERT INTO \"t\" (\"id\",\"name\",\"hr\") VALUES ($1,$2,$3),($4,$5,$6)");
+    jdbc_buf_free(&b);
+}
+
+static void pg_upsert_updates_non_key_columns_from_excluded(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 1);
+    jdbc_sql_insert(&b, &s, 1);
+    assert_string_equal(b.p, "INSERT INTO \"t\" (\"id\",\"name\",\"hr\") VALUES ($1,$2,$3) ON "
+                             "CONFLICT (\"id\") DO UPDATE SET \"name\"=EXCLUDED.\"name\","
+                             "\"hr\"=EXCLUDED.\"hr\"");
+    jdbc_buf_free(&b);
+}
+
+static void pg_upsert_of_only_keys_does_nothing(void **state)
+{
+    struct jdbc_buf b = {0};
+    static const int allpk[] = {1};
+    struct jdbc_stmt_spec s = {JDBC_PG, 1, "\"t\"", cols, allpk, 1, 1};
+    jdbc_sql_insert(&b, &s, 1);
+    assert_string_equal(b.p, "INSERT INTO \"t\" (\"id\") VALUES ($1) ON CONFLICT (\"id\") DO NOTHING");
+    jdbc_buf_free(&b);
+}
+
+static void mysql_upsert_uses_on_duplicate_key(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_MYSQL, 2);
+    jdbc_sql_insert(&b, &s, 1);
+    assert_string_equal(b.p, "INSERT INTO `t` (`id`,`name`,`hr`) VALUES (?,?,?),(?,?,?) ON "
+                             "DUPLICATE KEY UPDATE `name`=VALUES(`name`),`hr`=VALUES(`hr`)");
+    jdbc_buf_free(&b);
+}
+
+static void update_sets_values_and_matches_keys(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 1);
+    jdbc_sql_update(&b, &s);
+    assert_string_equal(b.p, "UPDATE \"t\" SET \"name\"=$2,\"hr\"=$3 WHERE \"id\"=$1");
+    b.len = 0;
+    s = spec(JDBC_MYSQL, 1);
+    jdbc_sql_update(&b, &s);
+    assert_string_equal(b.p, "UPDATE `t` SET `name`=?,`hr`=? WHERE `id`=?");
+    jdbc_buf_free(&b);
+}
+
+static void delete_matches_keys(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 1);
+    jdbc_sql_delete(&b, &s);
+    assert_string_equal(b.p, "DELETE FROM \"t\" WHERE \"id\"=$1");
+    jdbc_buf_free(&b);
+}
+
+static void copy_names_the_columns(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 1);
+    jdbc_sql_copy(&b, &s);
+    assert_string_equal(b.p, "COPY \"t\" (\"id\",\"name\",\"hr\") FROM STDIN");
+    jdbc_buf_free(&b);
+}
+
+static void chunks_are_full_or_powers_of_two(void **state)
+{
+    assert_int_equal(jdbc_chunk_rows(5000, 3000), 3000);
+    assert_int_equal(jdbc_chunk_rows(1000, 3000), 512);
+    assert_int_equal(jdbc_chunk_rows(488, 3000), 256);
+    assert_int_equal(jdbc_chunk_rows(1, 3000), 1);
+    int left = 1000, n = 0;
+    while (left) {
+        left -= jdbc_chunk_rows(left, 3000);
+        n++;
+    }
+    assert_int_equal(n, 6); /* 512+256+128+64+32+8 */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(postgres_quotes_double_the_quote_char),
+        cmocka_unit_test(mysql_quotes_with_backticks),
+        cmocka_unit_test(quote_never_keeps_names_as_they_are),
+        cmocka_unit_test(table_format_expands_every_topic_token),
+        cmocka_unit_test(dot_of_the_format_separates_schema_dot_of_topic_does_not),
+        cmocka_unit_test(copy_escape_handles_backslash_tab_newline_cr),
+        cmocka_unit_test(column_types_follow_the_dialect),
+        cmocka_unit_test(pg_multi_row_insert_numbers_parameters),
+        cmocka_unit_test(pg_upsert_updates_non_key_columns_from_excluded),
+        cmocka_unit_test(pg_upsert_of_only_keys_does_nothing),
+        cmocka_unit_test(mysql_upsert_uses_on_duplicate_key),
+        cmocka_unit_test(update_sets_values_and_matches_keys),
+        cmocka_unit_test(delete_matches_keys),
+        cmocka_unit_test(copy_names_the_columns),
+        cmocka_unit_test(chunks_are_full_or_powers_of_two),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
