@@ -85,7 +85,7 @@ def test_seed_000_vitals_land_as_exact_points(kafka, worker_factory, influxdb):
     harness.produce(kafka.bootstrap, "vitals", recs, keys=[r["patient_id"] for r in recs])
     w = worker_factory(kafka.bootstrap)
     # the example in configs/, pointed at the test's InfluxDB
-    with open(f"{harness.ROOT}/configs/seed000-vitals-influxdb.json") as f:
+    with open(f"{harness.ROOT}/configs/seed-000-vitals-influxdb.json") as f:
         example = json.load(f)["config"]
     w.create("vitals-influx", dict(example, **{"influxdb.url": influxdb.url, "linger.ms": "100"}))
     w.wait_state("vitals-influx", "RUNNING")

@@ -203,7 +203,7 @@ def test_validate_names_the_keys_of_the_api_choice(kafka, worker_factory, emu):
     assert validate(w, dict(base, **{"influxdb.org": "o", "influxdb.bucket": "b"})) == {}
     errs = validate(w, dict(base, **{"influxdb.db": "v", "influxdb.url": "localhost:8086"}))
     assert list(errs) == ["influxdb.url"]
-    for example in ("seed000-vitals-influxdb.json", "seed000-vitals-influxdb2.json"):
+    for example in ("seed-000-vitals-influxdb.json", "seed-000-vitals-influxdb2.json"):
         with open(f"{harness.ROOT}/configs/{example}") as f:
             assert validate(w, dict(json.load(f)["config"], name="x")) == {}
     r = w.post("/connectors", {"name": "x", "config": base})
