@@ -6,6 +6,7 @@
 extern const struct connector_plugin filestream_source_plugin;
 extern const struct connector_plugin filestream_sink_plugin;
 extern const struct connector_plugin vitals_source_plugin;
+extern const struct connector_plugin snowflake_sink_plugin;
 extern const struct converter_plugin conv_json_plugin;
 extern const struct converter_plugin conv_string_plugin;
 extern const struct converter_plugin conv_bytearray_plugin;
@@ -14,6 +15,7 @@ const struct connector_plugin *const registry_connectors[] = {
     &filestream_sink_plugin,
     &filestream_source_plugin,
     &vitals_source_plugin,
+    &snowflake_sink_plugin,
     NULL,
 };
 
