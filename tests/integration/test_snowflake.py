@@ -1,0 +1,286 @@
+"""SnowflakeSinkConnector against the Snowflake emulator (snowflake_emu.py): seed 002's
+connector config with only the converters changed to JSON, exactly-once across kill -9 and
+injected faults, and clear failures for bad credentials."""
+import json
+import time
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+import harness
+from harness import produce, wait_until
+
+SEED_TOPICS = ("temperature_device_topic", "heart_rate_device_topic",
+               "blood_pressure_device_topic", "oxygen_saturation_device_topic")
+JSON = "org.apache.kafka.connect.json.JsonConverter"
+STRING = "org.apache.kafka.connect.storage.StringConverter"
+
+
+@pytest.fixture
+def dev_kafka():
+    k = harness.DevKafka(topics=tuple(f"{t}:1" for t in SEED_TOPICS) + ("vitals:2",))
+    yield k
+    k.stop()
+
+
+def seed_config(emu, **over):
+    """Seed 002's Snowflake connector, pointed at the emulator, converters changed to JSON."""
+    c = {
+        "connector.class": "com.snowflake.kafka.connector.SnowflakeSinkConnector",
+        "topics": ",".join(SEED_TOPICS),
+        "buffer.count.records": "1000000",
+        "buffer.flush.time": "10",
+        "buffer.size.bytes": "250000000",
+        "tasks.max": "1",
+        "snowflake.url.name": emu.url,
+        "snowflake.account.name": emu.account.lower(),
+        "snowflake.user.name": "kafka_user",
+        "snowflake.private.key": emu.private_pem,
+        "snowflake.database.name": "INGEST",
+        "snowflake.schema.name": "INGEST",
+        "snowflake.role.name": "INGEST",
+        "key.converter": STRING,
+        "value.converter": JSON,
+        "value.converter.schemas.enable": "false",
+    }
+    c.update(over)
+    return c
+
+
+def device(i):
+    return {"deviceId": f"device{i % 3}", "value": 60 + i, "latitude": 40.7128,
+            "longitude": -74.006, "createdTime": 1640995200 + i}
+
+
+def rows_by_offset(emu, table):
+    return {(r["RECORD_METADATA"]["partition"], r["RECORD_METADATA"]["offset"]): r
+            for r in emu.rows(table)}
+
+
+def assert_no_secrets(w, emu):
+    logs = w.logs()
+    body = "".join(emu.private_pem.splitlines()[1:-1])
+    assert body[:40] not in logs and body[-40:] not in logs
+    for tok in list(emu.emu.scoped):
+        assert tok not in logs
+
+
+def test_seed002_rows_land_with_content_and_metadata(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("snowflake", seed_config(emu))
+    w.wait_state("snowflake", "RUNNING")
+    tables = wait_until(lambda: len(emu.emu.tables) == 4 and emu.emu.tables, 20,
+                        what="the four tables")
+    assert tables[("INGEST", "INGEST", "HEART_RATE_DEVICE_TOPIC")]["columns"] == {
+        "RECORD_METADATA": "VARIANT", "RECORD_CONTENT": "VARIANT"}
+
+    values = [device(i) for i in range(5)]
+    t0 = time.time()
+    produce(dev_kafka.bootstrap, "heart_rate_device_topic", values,
+            keys=[v["deviceId"] for v in values],
+            headers=[[("source", b"mqtt")] for _ in values])
+    table = "INGEST.INGEST.HEART_RATE_DEVICE_TOPIC"
+    rows = wait_until(lambda: len(emu.rows(table)) == 5 and emu.rows(table), 30,
+                      what="5 rows after buffer.flush.time (10 s)")
+    for i, r in enumerate(sorted(rows, key=lambda r: r["RECORD_METADATA"]["offset"])):
+        assert r["RECORD_CONTENT"] == values[i]
+        meta = r["RECORD_METADATA"]
+        assert abs(meta.pop("CreateTime") / 1000 - t0) < 60
+        assert meta == {"offset": i, "partition": 0, "topic": "heart_rate_device_topic",
+                        "key": values[i]["deviceId"], "headers": {"source": "mqtt"}}
+    for t in SEED_TOPICS:
+        if t != "heart_rate_device_topic":
+            assert emu.rows(f"INGEST.INGEST.{t.upper()}") == []
+    # The channel's committed offset token is the last Kafka offset.
+    chans = {c["channel_name"]: c for c in requests.get(emu.url + "/_emu/channels").json()}
+    assert chans["SNOWFLAKE_HEART_RATE_DEVICE_TOPIC_0"]["last_committed_offset_token"] == "4"
+    # Offsets the emulator committed reach Kafka (the runtime's flush contract).
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": dev_kafka.bootstrap, "group.id": "connect-snowflake"})
+    try:
+        wait_until(lambda: c.committed([TopicPartition("heart_rate_device_topic", 0)],
+                                       timeout=5)[0].offset == 5, 20, what="Kafka commit")
+    finally:
+        c.close()
+    assert_no_secrets(w, emu)
+
+
+def test_schematization_gives_one_column_per_field(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", seed_config(emu, **{"topics": "temperature_device_topic",
+                                       "snowflake.enable.schematization": "true",
+                                       "snowflake.topic2table.map":
+                                           "temperature_device_topic:TEMPS",
+                                       "buffer.flush.time": "1"}))
+    w.wait_state("sf", "RUNNING")
+    produce(dev_kafka.bootstrap, "temperature_device_topic",
+            [{"deviceId": "d1", "value": 98.6, "ok": True}, {"deviceId": "d2", "value": 99.1}],
+            keys=["d1", "d2"])
+    rows = wait_until(lambda: len(emu.rows("INGEST.INGEST.TEMPS")) == 2 and
+                      emu.rows("INGEST.INGEST.TEMPS"), 20, what="2 rows")
+    rows.sort(key=lambda r: r["RECORD_METADATA"]["offset"])
+    assert [{k: v for k, v in r.items() if k != "RECORD_METADATA"} for r in rows] == [
+        {"DEVICEID": "d1", "VALUE": 98.6, "OK": True}, {"DEVICEID": "d2", "VALUE": 99.1}]
+    cols = emu.emu.tables[("INGEST", "INGEST", "TEMPS")]["columns"]
+    assert cols == {"RECORD_METADATA": "VARIANT", "DEVICEID": "VARCHAR", "VALUE": "FLOAT",
+                    "OK": "BOOLEAN"}
+
+
+def fast_config(emu, **over):
+    return seed_config(emu, **dict({"topics": "vitals", "buffer.count.records": "40",
+                                    "buffer.flush.time": "1"}, **over))
+
+
+def fault(emu, endpoint, status=None, count=1, mode="status", body=None):
+    r = requests.post(emu.url + "/_emu/fault", json={"endpoint": endpoint, "status": status,
+                                                     "count": count, "mode": mode,
+                                                     "body": body})
+    assert r.status_code == 200
+
+
+def admin(emu, name, body=None):
+    assert requests.post(emu.url + "/_emu/" + name, json=body or {}).status_code == 200
+
+
+def assert_exactly_once(emu, table, total, per_partition_values):
+    rows = emu.rows(table)
+    keys = [(r["RECORD_METADATA"]["partition"], r["RECORD_METADATA"]["offset"]) for r in rows]
+    dupes = len(keys) - len(set(keys))
+    assert dupes == 0, f"{dupes} duplicate rows"
+    want = {(p, o) for p, n in per_partition_values.items() for o in range(n)}
+    assert set(keys) == want, f"missing {sorted(want - set(keys))[:10]}"
+    assert len(rows) == total
+
+
+def partition_counts(bootstrap, topic):
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "wm"})
+    try:
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=5)[1]
+                for p in (0, 1)}
+    finally:
+        c.close()
+
+
+def test_each_fault_is_recovered_without_loss_or_duplicates(snowflake_emu, dev_kafka,
+                                                            worker_factory):
+    emu = snowflake_emu
+    admin(emu, "commits", {"delay_ms": 300})
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu))
+    w.wait_state("sf", "RUNNING")
+    table = "INGEST.INGEST.VITALS"
+    faults = [
+        ("429 on append", lambda: fault(emu, "append", 429, 2)),
+        ("503 with a bare-string body", lambda: fault(
+            emu, "append", 503, 2, body="ERR_GENERAL_EXCEPTION_RETRY_REQUEST")),
+        ("500 on channel status", lambda: fault(emu, "status", 500, 2)),
+        ("401: scoped tokens expired", lambda: admin(emu, "expire_tokens")),
+        ("401 injected on append", lambda: fault(emu, "append", 401, 1)),
+        ("409: channels invalidated", lambda: admin(emu, "invalidate")),
+        ("connection dropped before the append", lambda: fault(emu, "append", mode="drop")),
+        ("reply lost after the append was applied",
+         lambda: fault(emu, "append", mode="drop_after")),
+        ("commits withheld for 3 s", lambda: admin(emu, "commits", {"hold": True})),
+    ]
+    sent = 0
+    for name, inject in faults:
+        inject()
+        produce(dev_kafka.bootstrap, "vitals", [device(sent + i) for i in range(30)])
+        sent += 30
+        if name.startswith("commits withheld"):
+            time.sleep(3)
+            assert len(emu.rows(table)) == sent - 30, "rows visible before their commit"
+            admin(emu, "commits", {"hold": False})
+        wait_until(lambda: len(emu.rows(table)) >= sent, 30, what=f"rows after {name}")
+        assert_exactly_once(emu, table, sent, partition_counts(dev_kafka.bootstrap, "vitals"))
+    events = requests.get(emu.url + "/_emu/events").json()
+    assert sum(1 for e in events if e["kind"] == "fault") >= 10
+    assert any(e["kind"] == "error" and e["code"] == "STALE_CONTINUATION_TOKEN_SEQUENCER"
+               for e in events), "the lost reply must lead to a stale token and a reopen"
+    assert w.status("sf")["tasks"][0]["state"] == "RUNNING"
+    assert_no_secrets(w, emu)
+
+
+def test_kill9_mid_stream_keeps_every_record_exactly_once(snowflake_emu, dev_kafka,
+                                                          worker_factory):
+    emu = snowflake_emu
+    admin(emu, "commits", {"delay_ms": 400})
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu))
+    w.wait_state("sf", "RUNNING")
+    table = "INGEST.INGEST.VITALS"
+    sent = 0
+    for round_ in range(3):
+        produce(dev_kafka.bootstrap, "vitals", [device(sent + i) for i in range(400)])
+        sent += 400
+        fault(emu, "append", 429, 1)
+        fault(emu, "append", 503, 1)
+        if round_ == 1:
+            admin(emu, "expire_tokens")
+        wait_until(lambda: len(emu.rows(table)) > sent - 300, 30, what="data flowing")
+        w.kill9()  # appended-but-uncommitted batches are in flight here
+        w = worker_factory(dev_kafka.bootstrap, workdir=w.dir)
+        w.wait_state("sf", "RUNNING")
+    wait_until(lambda: len(emu.rows(table)) >= sent, 40, what="every record")
+    time.sleep(1.5)  # a duplicate would show up now
+    assert_exactly_once(emu, table, sent, partition_counts(dev_kafka.bootstrap, "vitals"))
+    got = sorted((r["RECORD_CONTENT"]["createdTime"] for r in emu.rows(table)))
+    assert got == [1640995200 + i for i in range(sent)]
+    opens = [e for e in requests.get(emu.url + "/_emu/events").json() if e["kind"] == "open"]
+    assert any(e["committed"] is not None for e in opens), "restarts resume from the token"
+
+
+def test_wrong_key_fails_the_task_with_a_clear_message(snowflake_emu, dev_kafka,
+                                                       worker_factory):
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()).decode()
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", seed_config(snowflake_emu, **{"snowflake.private.key": pem}))
+    s = w.wait_task_state("sf", "FAILED")
+    trace = s["tasks"][0]["trace"]
+    assert "refused the key-pair login of user kafka_user" in trace
+    assert "RSA_PUBLIC_KEY" in trace
+    assert pem.splitlines()[1][:30] not in w.logs()
+
+
+def test_unknown_database_fails_at_start(snowflake_emu, dev_kafka, worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", seed_config(snowflake_emu, **{"snowflake.database.name": "NOPE"}))
+    trace = w.wait_task_state("sf", "FAILED")["tasks"][0]["trace"]
+    assert "Database 'NOPE' does not exist" in trace
+    assert "snowflake.database.name" in trace
+
+
+def validate(w, config):
+    r = w.put("/connector-plugins/SnowflakeSinkConnector/config/validate", config)
+    assert r.status_code == 200, r.text
+    return {c["value"]["name"]: c["value"]["errors"] for c in r.json()["configs"]
+            if c["value"]["errors"]}
+
+
+def test_validate_names_bad_key_and_passphrase(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    assert validate(w, seed_config(emu)) == {}
+    bare = "".join(emu.private_pem.splitlines()[1:-1])
+    assert validate(w, seed_config(emu, **{"snowflake.private.key": bare})) == {}
+    errs = validate(w, seed_config(emu, **{"snowflake.private.key": "bm90IGEga2V5"}))
+    assert list(errs) == ["snowflake.private.key"]
+    enc = emu.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(b"s3cret")).decode()
+    assert validate(w, seed_config(emu, **{"snowflake.private.key": enc,
+                                           "snowflake.private.key.passphrase": "s3cret"})) == {}
+    errs = validate(w, seed_config(emu, **{"snowflake.private.key": enc,
+                                           "snowflake.private.key.passphrase": "wrong"}))
+    assert list(errs) == ["snowflake.private.key.passphrase"]
+    assert "wrong passphrase" in errs["snowflake.private.key.passphrase"][0]
+    errs = validate(w, seed_config(emu, **{"snowflake.ingestion.method": "SNOWPIPE"}))
+    assert list(errs) == ["snowflake.ingestion.method"]
+    errs = validate(w, seed_config(emu, **{"snowflake.account.name": ""}))
+    assert list(errs) == ["snowflake.account.name"]
