@@ -288,3 +288,27 @@ def test_validate_names_bad_key_and_passphrase(snowflake_emu, dev_kafka, worker_
     assert list(errs) == ["snowflake.ingestion.method"]
     errs = validate(w, seed_config(emu, **{"snowflake.account.name": ""}))
     assert list(errs) == ["snowflake.account.name"]
+
+
+def test_example_config_is_seed002s_connector(snowflake_emu, dev_kafka, worker_factory):
+    """configs/seed002-snowflake-sink.json, with the emulator's URL and key put in, validates
+    and delivers."""
+    import os
+    path = os.path.join(harness.ROOT, "configs", "seed002-snowflake-sink.json")
+    with open(path) as f:
+        example = json.load(f)["config"]
+    assert example["connector.class"] == "com.snowflake.kafka.connector.SnowflakeSinkConnector"
+    assert example["topics"] == ",".join(SEED_TOPICS)
+    emu = snowflake_emu
+    conf = dict(example, **{"snowflake.url.name": emu.url,
+                            "snowflake.account.name": emu.account,
+                            "snowflake.private.key": emu.private_pem,
+                            "buffer.flush.time": "1"})
+    w = worker_factory(dev_kafka.bootstrap)
+    assert validate(w, conf) == {}
+    w.create("health", conf)
+    w.wait_state("health", "RUNNING")
+    produce(dev_kafka.bootstrap, "oxygen_saturation_device_topic", [device(1)], keys=["device1"])
+    rows = wait_until(lambda: emu.rows("INGEST.INGEST.OXYGEN_SATURATION_DEVICE_TOPIC"), 20,
+                      what="the row")
+    assert [r["RECORD_CONTENT"] for r in rows] == [device(1)]
