@@ -159,7 +159,9 @@ static int http_once(struct sf_client *c, const char *method, const char *url,
     }
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-        snprintf(c->err, sizeof(c->err), "%s %s: %s", method, url, curl_easy_strerror(rc));
+        int ul = (int)strcspn(url, "?"); /* the query holds the continuation token */
+        snprintf(c->err, sizeof(c->err), "%s %.*s: %s", method, ul < 300 ? ul : 300, url,
+                 curl_easy_strerror(rc));
         return -1;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
@@ -378,8 +380,8 @@ int sf_call(struct sf_client *c, enum sf_plane plane, const char *method, const 
         if (tr == 0) {
             char code[128], msg[256];
             sf_resp_error(r, code, sizeof(code), msg, sizeof(msg));
-            snprintf(c->err, sizeof(c->err), "%s %s answered HTTP %ld %s %s", method, path,
-                     r->status, code, msg);
+            snprintf(c->err, sizeof(c->err), "%s %.*s answered HTTP %ld %.100s %.200s", method,
+                     (int)strcspn(path, "?"), path, r->status, code, msg);
             sf_resp_free(r);
         }
         if (c->t)

@@ -2,6 +2,7 @@
 connector config with only the converters changed to JSON, exactly-once across kill -9 and
 injected faults, and clear failures for bad credentials."""
 import json
+import threading
 import time
 
 import pytest
@@ -217,23 +218,28 @@ def test_kill9_mid_stream_keeps_every_record_exactly_once(snowflake_emu, dev_kaf
     w.create("sf", fast_config(emu))
     w.wait_state("sf", "RUNNING")
     table = "INGEST.INGEST.VITALS"
-    sent = 0
-    for round_ in range(3):
-        produce(dev_kafka.bootstrap, "vitals", [device(sent + i) for i in range(400)])
-        sent += 400
-        fault(emu, "append", 429, 1)
-        fault(emu, "append", 503, 1)
-        if round_ == 1:
-            admin(emu, "expire_tokens")
-        wait_until(lambda: len(emu.rows(table)) > sent - 300, 30, what="data flowing")
-        w.kill9()  # appended-but-uncommitted batches are in flight here
+    total = 1600
+
+    def producer():
+        for i in range(0, total, 40):
+            produce(dev_kafka.bootstrap, "vitals", [device(i + k) for k in range(40)])
+            time.sleep(0.08)
+    t = threading.Thread(target=producer)
+    t.start()
+    for kill_at, inject in ((200, lambda: fault(emu, "append", 429, 2)),
+                            (700, lambda: (fault(emu, "append", 503, 1),
+                                           admin(emu, "expire_tokens")))):
+        inject()
+        wait_until(lambda: len(emu.rows(table)) > kill_at, 30, what=f"{kill_at} rows")
+        w.kill9()  # with appended-but-uncommitted batches in flight
         w = worker_factory(dev_kafka.bootstrap, workdir=w.dir)
         w.wait_state("sf", "RUNNING")
-    wait_until(lambda: len(emu.rows(table)) >= sent, 40, what="every record")
+    t.join()
+    wait_until(lambda: len(emu.rows(table)) >= total, 40, what="every record")
     time.sleep(1.5)  # a duplicate would show up now
-    assert_exactly_once(emu, table, sent, partition_counts(dev_kafka.bootstrap, "vitals"))
+    assert_exactly_once(emu, table, total, partition_counts(dev_kafka.bootstrap, "vitals"))
     got = sorted((r["RECORD_CONTENT"]["createdTime"] for r in emu.rows(table)))
-    assert got == [1640995200 + i for i in range(sent)]
+    assert got == [1640995200 + i for i in range(total)]
     opens = [e for e in requests.get(emu.url + "/_emu/events").json() if e["kind"] == "open"]
     assert any(e["committed"] is not None for e in opens), "restarts resume from the token"
 
