@@ -100,7 +100,8 @@ class SnowflakeEmu:
 
 
 @pytest.fixture
-def snowflake_emu():
-    e = SnowflakeEmu()
+def snowflake_emu(request):
+    """SnowflakeEmu; indirect parametrization passes Emulator keyword arguments."""
+    e = SnowflakeEmu(**getattr(request, "param", {}))
     yield e
     e.stop()

@@ -87,6 +87,7 @@ class Emulator:
         self.events = []
         self.commit_delay_ms = commit_delay_ms
         self.hold_commits = False
+        self.reject_rows = 0  # the next N committed rows fail as a bad cast would
         self.hostname_format = hostname_format
         self.token_format = token_format
         self.clock_skew = clock_skew
@@ -396,10 +397,12 @@ class Emulator:
         for row in rows:
             ch.rows_parsed += 1
             bad = [k for k in row if _ident(k) not in cols]
-            if not isinstance(row, dict) or bad:
+            if bad or self.reject_rows > 0:
                 ch.rows_error_count += 1
                 ch.last_error_offset_upper_bound = end
-                ch.last_error_message = f"unknown columns {bad}"
+                ch.last_error_message = (f"unknown columns {bad}" if bad else
+                                         "Numeric value 'abc' is not recognized")
+                self.reject_rows = max(0, self.reject_rows - (0 if bad else 1))
                 ch.last_error_timestamp = int(time.time() * 1000)
                 continue
             table["rows"].append({_ident(k): v for k, v in row.items()})
@@ -634,6 +637,8 @@ def _handler(emu, plane):
                     emu.commit_delay_ms = req["delay_ms"]
                 if "hold" in req:
                     emu.hold_commits = bool(req["hold"])
+            elif name == "reject" and method == "POST":
+                emu.reject_rows = int(req.get("rows", 1))
             elif name == "commit_now" and method == "POST":
                 emu.commit_due(force=True)
             elif name.startswith("tables/") and method == "GET":

@@ -318,3 +318,48 @@ def test_example_config_is_seed002s_connector(snowflake_emu, dev_kafka, worker_f
     rows = wait_until(lambda: emu.rows("INGEST.INGEST.OXYGEN_SATURATION_DEVICE_TOPIC"), 20,
                       what="the row")
     assert [r["RECORD_CONTENT"] for r in rows] == [device(1)]
+
+
+@pytest.mark.parametrize("snowflake_emu", [{"hostname_format": "json", "token_format": "json"}],
+                         indirect=True)
+def test_json_hostname_and_token_replies_work_too(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu))
+    w.wait_state("sf", "RUNNING")
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(10)])
+    wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 10, 20, what="10 rows")
+    assert_exactly_once(emu, "INGEST.INGEST.VITALS", 10,
+                        partition_counts(dev_kafka.bootstrap, "vitals"))
+
+
+def test_rows_the_service_rejects_fail_the_task(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu))
+    w.wait_state("sf", "RUNNING")
+    admin(emu, "reject", {"rows": 1})
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4)])
+    wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 3, 20, what="3 good rows")
+    # The service reports the rejection through the channel status, read at flush; the
+    # runtime fails a sink task from put(), so the next records bring the failure.
+    wait_until(lambda: "Snowflake rejected 1 row(s)" in w.logs(), 20, what="the rejection")
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4, 8)])
+    trace = w.wait_task_state("sf", "FAILED")["tasks"][0]["trace"]
+    assert "Snowflake rejected 1 row(s)" in trace
+    assert "Numeric value 'abc' is not recognized" in trace
+
+
+def test_rejected_rows_are_skipped_with_errors_tolerance_all(snowflake_emu, dev_kafka,
+                                                             worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu, **{"errors.tolerance": "all", "errors.log.enable": "true"}))
+    w.wait_state("sf", "RUNNING")
+    admin(emu, "reject", {"rows": 2})
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(6)])
+    wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 4, 20, what="4 good rows")
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(6, 10)])
+    wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 8, 20, what="8 good rows")
+    assert w.status("sf")["tasks"][0]["state"] == "RUNNING"
+    assert "Snowflake rejected" in w.logs()
