@@ -268,6 +268,14 @@ static void chan_trim(struct sf_chan *ch, int resend)
     }
 }
 
+static int has_unsent(const struct sf_chan *ch)
+{
+    for (struct sf_batch *b = ch->inflight; b; b = b->next)
+        if (!b->sent)
+            return 1;
+    return 0;
+}
+
 static size_t inflight_count(const struct sf_chan *ch)
 {
     size_t n = 0;
@@ -652,7 +660,8 @@ static int chan_status(struct sf_task *s, struct sf_chan *ch)
     }
     json_decref(j);
     sf_resp_free(&r);
-    if (!rc && !ch->open && ch->inflight)
+    /* A reopen, or batches a failed put left unsent: send them now. */
+    if (!rc && ch->inflight && (!ch->open || has_unsent(ch)))
         rc = chan_push(s, ch);
     return rc;
 }

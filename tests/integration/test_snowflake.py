@@ -341,10 +341,7 @@ def test_rows_the_service_rejects_fail_the_task(snowflake_emu, dev_kafka, worker
     admin(emu, "reject", {"rows": 1})
     produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4)])
     wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 3, 20, what="3 good rows")
-    # The service reports the rejection through the channel status, read at flush; the
-    # runtime fails a sink task from put(), so the next records bring the failure.
-    wait_until(lambda: "Snowflake rejected 1 row(s)" in w.logs(), 20, what="the rejection")
-    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4, 8)])
+    # The service reports the rejection through the channel status, read at flush.
     trace = w.wait_task_state("sf", "FAILED")["tasks"][0]["trace"]
     assert "Snowflake rejected 1 row(s)" in trace
     assert "Numeric value 'abc' is not recognized" in trace
@@ -363,3 +360,18 @@ def test_rejected_rows_are_skipped_with_errors_tolerance_all(snowflake_emu, dev_
     wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 8, 20, what="8 good rows")
     assert w.status("sf")["tasks"][0]["state"] == "RUNNING"
     assert "Snowflake rejected" in w.logs()
+
+
+def test_403_fails_the_task_without_reopening(snowflake_emu, dev_kafka, worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu))
+    w.wait_state("sf", "RUNNING")
+    fault(emu, "append", 403, 5, body={"code": "390102", "message": "not authorized"})
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(3)])
+    trace = w.wait_task_state("sf", "FAILED")["tasks"][0]["trace"]
+    assert "Snowflake refused an append (HTTP 403 390102 not authorized)" in trace
+    assert "snowflake.role.name" in trace
+    events = requests.get(emu.url + "/_emu/events").json()
+    assert [e for e in events if e["kind"] == "open"][-1]["t"] < \
+        [e for e in events if e["kind"] == "fault"][0]["t"], "403 must not lead to a reopen"
