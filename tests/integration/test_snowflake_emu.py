@@ -126,3 +126,24 @@ def test_channel_sequencing_and_commits(snowflake_emu):
     # expired scoped tokens are refused
     e.emu.expire_tokens()
     assert requests.put(base + CH, headers=h, json={}).status_code == 401
+
+
+def test_bulk_status_and_drop(snowflake_emu):
+    e = snowflake_emu
+    base, h = session(e)
+    assert requests.put(base + CH, headers=h, json={}).status_code == 200
+    status_url = base + "/databases/INGEST/schemas/INGEST/pipes/T-STREAMING:bulk-channel-status"
+    r = requests.post(status_url, headers=h, json={"channel_names": ["C0", "c0", "NOPE"]})
+    # names in the body are case-sensitive; unknown ones are left out
+    assert list(r.json()["channel_statuses"]) == ["C0"]
+    assert r.json()["channel_statuses"]["C0"]["channel_status_code"] == "SUCCESS"
+    assert requests.delete(base + CH, headers=h).status_code == 200
+    r = requests.post(status_url, headers=h, json={"channel_names": ["C0"]})
+    assert r.json()["channel_statuses"] == {}
+    assert requests.delete(base + CH, headers=h).status_code == 404
+    # the bulk status is served on the control plane too, with the JWT
+    r = requests.post(e.url + "/v2/streaming/databases/INGEST/schemas/INGEST/pipes/"
+                      "T-STREAMING:bulk-channel-status",
+                      headers={"Authorization": "Bearer " + make_jwt(e),
+                               "Accept": "application/json"}, json={"channel_names": []})
+    assert r.status_code == 200
