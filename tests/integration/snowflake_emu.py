@@ -329,7 +329,7 @@ class Emulator:
                            f"Channel {name} does not exist")
         return ch
 
-    def append(self, db, sc, pipe, name, query, body):
+    def append(self, db, sc, pipe, name, query, body, wire_bytes=None, encoding=None):
         with self.lock:
             ch = self.channel(db, sc, pipe, name)
             if ch.status_code != "SUCCESS":
@@ -342,7 +342,8 @@ class Emulator:
             rows = _parse_ndjson(body)
             ch.row_seq += 1
             ch.pending.append((time.time(), start, end, rows))
-            self.log("append", channel=ch.name, start=start, end=end, rows=len(rows))
+            self.log("append", channel=ch.name, start=start, end=end, rows=len(rows),
+                     bytes=len(body), wire_bytes=wire_bytes, encoding=encoding)
             return {"next_continuation_token": self.ct_make(ch)}
 
     def drop_channel(self, db, sc, pipe, name, body):
@@ -588,7 +589,9 @@ def _handler(emu, plane):
             if m and method == "POST":
                 if (self.headers.get("Content-Type") or "").split(";")[0] != "application/x-ndjson":
                     raise EmuError(415, "ERR_CONTENT_TYPE", "appends must be application/x-ndjson")
-                return 200, emu.append(*m.groups(), query, self.body())
+                wire = int(self.headers.get("Content-Length") or 0)
+                return 200, emu.append(*m.groups(), query, self.body(), wire,
+                                       self.headers.get("Content-Encoding"))
             m = CHANNEL_RE.match(path)
             if m and method == "PUT":
                 body = self.body()

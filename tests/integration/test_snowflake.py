@@ -2,6 +2,7 @@
 connector config with only the converters changed to JSON, exactly-once across kill -9 and
 injected faults, and clear failures for bad credentials."""
 import json
+import os
 import threading
 import time
 
@@ -375,3 +376,32 @@ def test_403_fails_the_task_without_reopening(snowflake_emu, dev_kafka, worker_f
     events = requests.get(emu.url + "/_emu/events").json()
     assert [e for e in events if e["kind"] == "open"][-1]["t"] < \
         [e for e in events if e["kind"] == "fault"][0]["t"], "403 must not lead to a reopen"
+
+
+def test_big_backlog_is_split_into_gzip_requests_under_4mb(snowflake_emu, dev_kafka,
+                                                          worker_factory):
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", seed_config(emu, topics="vitals"))  # seed 002's 250 MB buffer.size.bytes
+    w.wait_state("sf", "RUNNING")
+    wait_until(lambda: len(requests.get(emu.url + "/_emu/channels").json()) == 2, 20,
+               what="both channels open (partitions assigned)")
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": dev_kafka.bootstrap})
+    total = 300
+    # ~4.3 MB of hard-to-compress JSON on one partition (dev-kafka keeps only ~5 MB of a
+    # partition, so not more).
+    for i in range(total):
+        v = dict(device(i), blob=os.urandom(7000).hex()[:14000])
+        p.produce("vitals", value=json.dumps(v), partition=0)
+        if i % 20 == 19:
+            assert p.flush(30) == 0
+    assert p.flush(30) == 0
+    wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == total, 40, what="all rows")
+    appends = [e for e in requests.get(emu.url + "/_emu/events").json()
+               if e["kind"] == "append"]
+    assert len(appends) >= 2
+    assert all(a["encoding"] == "gzip" for a in appends)
+    assert all(a["wire_bytes"] <= 4 * 1024 * 1024 for a in appends)
+    assert max(a["bytes"] for a in appends) > 3 * 1024 * 1024  # batches are filled up
+    assert_exactly_once(emu, "INGEST.INGEST.VITALS", total, {0: total, 1: 0})
