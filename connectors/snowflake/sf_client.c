@@ -106,9 +106,12 @@ void sf_escape(const char *in, char *out, size_t outlen)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t o = 0;
-    for (const unsigned char *c = (const unsigned char *)in; *c && o + 4 < outlen; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-            strchr("-._~", *c))
+    for (const unsigned char *c = (const unsigned char *)in; *c; c++) {
+        int plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                    (*c >= '0' && *c <= '9') || strchr("-._~", *c);
+        if (o + (plain ? 1 : 3) >= outlen)
+            break; /* truncated, never in the middle of an escape */
+        if (plain)
             out[o++] = (char)*c;
         else {
             out[o++] = '%';
