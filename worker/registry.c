@@ -10,6 +10,7 @@ extern const struct connector_plugin vitals_source_plugin;
 extern const struct connector_plugin influx_sink_plugin;
 extern const struct connector_plugin mqtt_source_plugin;
 extern const struct connector_plugin http_source_plugin;
+extern const struct connector_plugin snowflake_sink_plugin;
 extern const struct converter_plugin conv_json_plugin;
 extern const struct converter_plugin conv_string_plugin;
 extern const struct converter_plugin conv_bytearray_plugin;
@@ -22,6 +23,7 @@ const struct connector_plugin *const registry_connectors[] = {
     &influx_sink_plugin,
     &mqtt_source_plugin,
     &http_source_plugin,
+    &snowflake_sink_plugin,
     NULL,
 };
 

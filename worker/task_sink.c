@@ -41,16 +41,18 @@ static void snk_track_topic(struct snk *s, const char *topic)
     statstore_put_topic(s->t->w->status, s->t->conn, topic, s->t->id);
 }
 
-/* Flushes the connector and commits what it reports durable, limited to parts (NULL = all). */
-static void snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *parts)
+/* Flushes the connector and commits what it reports durable, limited to parts (NULL = all).
+ * Returns the connector's flush result (CD_ERR_FATAL/CD_ERR_CONFIG fail the task). */
+static int snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *parts)
 {
+    int frc = 0;
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < s->consumed->cnt; i++) {
         rd_kafka_topic_partition_t *e = &s->consumed->elems[i];
         if (!parts || rd_kafka_topic_partition_list_find(parts, e->topic, e->partition))
             rd_kafka_topic_partition_list_add(offs, e->topic, e->partition)->offset = e->offset;
     }
-    if (offs->cnt && s->t->p->flush && s->t->p->flush(s->state, s->t, offs)) {
+    if (offs->cnt && s->t->p->flush && (frc = s->t->p->flush(s->state, s->t, offs))) {
         task_log(s->t, 1, "flush failed, offsets not committed: %s", s->t->error);
         offs->cnt = 0;
     }
@@ -71,6 +73,7 @@ static void snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *par
     }
     rd_kafka_topic_partition_list_destroy(ok);
     rd_kafka_topic_partition_list_destroy(offs);
+    return frc;
 }
 
 static void list_remove(rd_kafka_topic_partition_list_t *l,
@@ -332,7 +335,12 @@ static void snk_loop(struct snk *s)
             break;
         }
         if (task_now_ms() >= next_commit) {
-            snk_commit(s, NULL);
+            int rc = snk_commit(s, NULL);
+            if (rc == CD_ERR_FATAL || rc == CD_ERR_CONFIG) {
+                s->fatal = 1;
+                task_fail_with(t, "the sink task failed to flush");
+                break;
+            }
             next_commit = task_now_ms() + interval;
         }
     }

@@ -73,3 +73,35 @@ def mosquitto():
     m = harness.Mosquitto()
     yield m
     m.close()
+
+
+class SnowflakeEmu:
+    """The Snowflake emulator on free ports, with one RSA key pair registered for `user`.
+    private_pem is the unencrypted PKCS#8 PEM a connector config takes."""
+
+    def __init__(self, account="MYORG-MYACCT", user="KAFKA_USER", **kw):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        import snowflake_emu
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.private_pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+        self.account, self.user = account, user
+        self.emu = snowflake_emu.Emulator(account, **kw).start()
+        self.emu.add_user(user, self.key.public_key())
+        self.url = self.emu.url
+
+    def rows(self, table):
+        return self.emu.rows(table)
+
+    def stop(self):
+        self.emu.stop()
+
+
+@pytest.fixture
+def snowflake_emu(request):
+    """SnowflakeEmu; indirect parametrization passes Emulator keyword arguments."""
+    e = SnowflakeEmu(**getattr(request, "param", {}))
+    yield e
+    e.stop()
