@@ -298,10 +298,10 @@ def test_validate_names_bad_key_and_passphrase(snowflake_emu, dev_kafka, worker_
 
 
 def test_example_config_is_seed002s_connector(snowflake_emu, dev_kafka, worker_factory):
-    """configs/seed002-snowflake-sink.json, with the emulator's URL and key put in, validates
+    """configs/seed-002-snowflake-sink.json, with the emulator's URL and key put in, validates
     and delivers."""
     import os
-    path = os.path.join(harness.ROOT, "configs", "seed002-snowflake-sink.json")
+    path = os.path.join(harness.ROOT, "configs", "seed-002-snowflake-sink.json")
     with open(path) as f:
         example = json.load(f)["config"]
     assert example["connector.class"] == "com.snowflake.kafka.connector.SnowflakeSinkConnector"
