@@ -1029,4 +1029,6 @@ const struct connector_plugin snowflake_sink_plugin = {
     .close = sf_close,
     .put = sf_put,
     .flush = sf_flush,
+    /* buffer.flush.time must fire on a quiet topic too, not only at the next offset flush */
+    .put_when_idle = 1,
 };
