@@ -182,13 +182,20 @@ void java_double(double v, char *out, size_t n)
         snprintf(out, n, v > 0 ? "Infinity" : "-Infinity");
         return;
     }
+    /* The shortest %g precision that reads back as v (Double.toString's digits). Reading back
+     * is monotonic in the precision, so a binary search finds it in at most 5 tries. */
     char buf[64];
-    int prec;
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*g", prec, v);
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(buf, sizeof(buf), "%.*g", mid, v);
         if (strtod(buf, NULL) == v)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    int prec = lo;
+    snprintf(buf, sizeof(buf), "%.*g", prec, v);
     double a = fabs(v);
     if (a != 0 && (a < 1e-3 || a >= 1e7)) {
         if (!strchr(buf, 'e')) /* %g kept 63521704.02 plain; Java writes 6.352170402E7 */
