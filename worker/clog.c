@@ -146,10 +146,13 @@ static int open_kafka(struct clog *c, json_t *wconf, int partitions, int replica
     char gid[96];
     snprintf(gid, sizeof(gid), "connectd-store-reader-%d-%p", (int)getpid(), (void *)c);
     /* A short fetch wait: brokers that do not answer a fetch early when data arrives (the
-     * embedded mock) would otherwise delay every read-back of our own writes by 500 ms. */
-    json_t *cover = json_pack("{ss ss ss ss ss}", "enable.auto.commit", "false",
+     * embedded mock) would otherwise delay every read-back of our own writes by 500 ms. A
+     * short fetch error backoff: the first fetch of a just-assigned partition often fails
+     * while its leader is being looked up, and the default 500 ms wait delayed startup. */
+    json_t *cover = json_pack("{ss ss ss ss ss ss}", "enable.auto.commit", "false",
                               "enable.auto.offset.store", "false", "group.id", gid,
-                              "auto.offset.reset", "earliest", "fetch.wait.max.ms", "50");
+                              "auto.offset.reset", "earliest", "fetch.wait.max.ms", "50",
+                              "fetch.error.backoff.ms", "20");
     c->producer = new_client(wconf, "producer", pover, RD_KAFKA_PRODUCER, c, err, errlen);
     c->reader = c->producer ? new_client(wconf, "consumer", cover, RD_KAFKA_CONSUMER, c, err, errlen)
                             : NULL;
@@ -175,8 +178,16 @@ static int open_kafka(struct clog *c, json_t *wconf, int partitions, int replica
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(c->nparts);
     for (int p = 0; p < c->nparts; p++)
         rd_kafka_topic_partition_list_add(parts, c->topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    /* Learn the partition leaders first: a partition assigned before its leader is known
+     * waits librdkafka's fixed 500 ms offset-query retry before it is read. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->reader, c->topic, NULL);
+    const struct rd_kafka_metadata *md;
+    if (rkt && !rd_kafka_metadata(c->reader, 0, rkt, &md, 5000))
+        rd_kafka_metadata_destroy(md);
     rd_kafka_resp_err_t e = rd_kafka_assign(c->reader, parts);
     rd_kafka_topic_partition_list_destroy(parts);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
     if (e) {
         snprintf(err, errlen, "cannot read topic %s: %s", c->topic, rd_kafka_err2str(e));
         return -1;
@@ -274,8 +285,10 @@ int clog_read_to_end(struct clog *c, int timeout_ms, char *err, size_t errlen)
     int rc = 0;
     for (int p = 0; p < c->nparts && !rc; p++) {
         int64_t lo, hi;
+        /* Asked through the producer: on the reader's connection each query would wait
+         * behind an in-flight fetch (fetch.wait.max.ms) for every partition. */
         rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(c->reader, c->topic, p, &lo, &hi, timeout_ms);
+            rd_kafka_query_watermark_offsets(c->producer, c->topic, p, &lo, &hi, timeout_ms);
         if (e) {
             snprintf(err, errlen, "cannot read end offsets of %s: %s", c->topic,
                      rd_kafka_err2str(e));

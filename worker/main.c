@@ -101,15 +101,21 @@ static int start_embedded(struct worker_proc *wp, char *err, size_t n)
     return 0;
 }
 
+static int64_t mono_ms(void);
+
 static int open_stores(struct worker_proc *wp, int distributed, char *err, size_t n)
 {
     worker_id_of(wp->wconf, wp->worker_id, sizeof(wp->worker_id));
+    int64_t t0 = mono_ms();
     wp->status = statstore_open(wp->wconf, distributed, wp->worker_id, err, n);
     if (!wp->status || statstore_read_to_end(wp->status, err, n))
         return -1;
+    int64_t t1 = mono_ms();
     wp->offsets = offstore_open(wp->wconf, distributed, err, n);
     if (!wp->offsets || offstore_read_to_end(wp->offsets, err, n))
         return -1;
+    log_debug(LOGS_WORKER, "status store read in %lld ms, offset store in %lld ms",
+              (long long)(t1 - t0), (long long)(mono_ms() - t1));
     wp->ctx = (struct worker_ctx){.wconf = wp->wconf, .offsets = wp->offsets,
                                   .status = wp->status, .worker_id = wp->worker_id};
     return 0;
@@ -140,7 +146,10 @@ static int start_worker(struct worker_proc *wp, int distributed, char **files, i
                  worker_str(wp->wconf, "offset.storage.file.filename"));
     struct herder_opts o = {.w = &wp->ctx, .distributed = distributed,
                             .state_file = distributed ? NULL : wp->state_file};
+    int64_t t0 = mono_ms();
     wp->herder = herder_new(&o, err, n);
+    log_debug(LOGS_WORKER, "config store read and herder started in %lld ms",
+              (long long)(mono_ms() - t0));
     if (!wp->herder || load_connectors(wp, files, nfiles, err, n))
         return -1;
     wp->rest = rest_start(worker_str(wp->wconf, "listeners"), wp->herder, err, n);
