@@ -10,9 +10,11 @@ Snowflake emulator (tests/integration/snowflake_emu.py).
    emulator, one channel, appends in sequence following the continuation tokens. The bodies
    are built before its clock starts; the client is its own process so that it does not share
    the emulator's interpreter lock.
-Prints rows/s of both, the ratio (goal >= 0.7x) and connectd's peak RSS (VmHWM).
+Prints rows/s of both, the ratio (goal >= 0.7x), connectd's peak RSS (VmHWM) and the CPU
+seconds of connectd and of the emulator (this process) in each run.
 
 `bench_snowflake.py --client` is that client (it reads its job as JSON on stdin)."""
+import gc
 import gzip
 import http.client
 import json
@@ -49,6 +51,12 @@ def vm_hwm_kb(pid):
     return 0
 
 
+def cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stored(emu, key):
     with emu.emu.lock:
         t = emu.emu.tables.get(key)
@@ -82,19 +90,28 @@ def run_connectd(harness, emu, kafka, tmp):
             for i in range(N):
                 f.write(f"device{i % 1000}\t{device(i)}\n")
         appends0 = len(emu.emu.events)
-        t0 = time.time()
-        producer = threading.Thread(target=produce, args=(kafka.bootstrap, data))
+        c0, k0, e0, t0 = cpu(w.proc.pid), cpu(kafka.proc.pid), time.process_time(), time.time()
+        done = []
+        producer = threading.Thread(target=lambda: (produce(kafka.bootstrap, data),
+                                                    done.append(time.time() - t0)))
         producer.start()
         harness.wait_until(lambda: stored(emu, TABLE) >= N + 1, 1800, 0.2,
                            "every row committed")
         secs = time.time() - t0
+        c_cpu, e_cpu = cpu(w.proc.pid) - c0, time.process_time() - e0
+        k_cpu = cpu(kafka.proc.pid) - k0
         producer.join()
         rss = vm_hwm_kb(w.proc.pid)
         rows = stored(emu, TABLE) - 1
         assert rows == N, f"the emulator holds {rows} rows, expected {N}\n{w.logs()[-3000:]}"
         with emu.emu.lock:
             sizes = [e["rows"] for e in emu.emu.events[appends0:] if e["kind"] == "append"]
-        return secs, rss, sizes
+            # the baseline starts on an emulator as empty as this run's: N rows held in
+            # Python slow its garbage collector down
+            emu.emu.tables[TABLE]["rows"] = []
+            emu.emu.events = []
+        gc.collect()
+        return secs, rss, sizes, c_cpu, e_cpu, k_cpu, done[0]
     finally:
         w.stop()
 
@@ -126,18 +143,18 @@ def run_baseline(emu, tmp, batch):
     client.stdin.write(json.dumps(job) + "\n")
     client.stdin.flush()
     assert client.stdout.readline().strip() == "ready"
-    t0 = time.time()
+    e0, t0 = time.process_time(), time.time()
     client.stdin.write("go\n")
     client.stdin.flush()
     key = ("INGEST", "INGEST", "T")
     import harness
     harness.wait_until(lambda: stored(emu, key) >= N or client.poll(), 1800, 0.2,
                        "every baseline row committed")
-    secs = time.time() - t0
+    secs, e_cpu = time.time() - t0, time.process_time() - e0
     client.stdin.close()
     assert client.wait() == 0, "the baseline client failed"
     assert stored(emu, key) == N, f"baseline: {stored(emu, key)} rows, expected {N}"
-    return secs
+    return secs, e_cpu
 
 
 def client_main():
@@ -178,15 +195,16 @@ def main():
         print(f"Snowflake sink benchmark: {N} seed-002 device records (BENCH_SF_N; the issue "
               f"names 1M), {PARTITIONS} partitions, emulator commit delay "
               f"{emu.emu.commit_delay_ms} ms, {os.cpu_count()} CPUs", flush=True)
-        secs, rss, sizes = run_connectd(harness, emu, kafka, tmp)
+        secs, rss, sizes, c_cpu, e_cpu, k_cpu, kcat_secs = run_connectd(harness, emu, kafka, tmp)
         rate = N / secs
         batch = max(1, round(sum(sizes) / len(sizes)))
         print(f"connectd:   {rate:10.0f} rows/s ({secs:.1f} s; {len(sizes)} appends, mean "
-              f"{batch} rows; peak RSS {rss / 1024:.1f} MB)", flush=True)
-        bsecs = run_baseline(emu, tmp, batch)
+              f"{batch} rows; kcat done after {kcat_secs:.1f} s; CPU connectd {c_cpu:.1f} s, "
+              f"emulator {e_cpu:.1f} s, dev-kafka {k_cpu:.1f} s)", flush=True)
+        bsecs, be_cpu = run_baseline(emu, tmp, batch)
         brate = N / bsecs
         print(f"baseline:   {brate:10.0f} rows/s ({bsecs:.1f} s; pre-built gzip'd NDJSON "
-              f"batches of {batch} rows, one channel)", flush=True)
+              f"batches of {batch} rows, one channel; CPU emulator {be_cpu:.1f} s)", flush=True)
         ratio = rate / brate
         print(f"ratio vs baseline: {ratio:.2f}x (goal >= 0.7: "
               f"{'met' if ratio >= 0.7 else 'not met'}); connectd peak RSS (VmHWM) "
