@@ -105,13 +105,15 @@ def run_connectd(harness, emu, kafka, tmp):
         rows = stored(emu, TABLE) - 1
         assert rows == N, f"the emulator holds {rows} rows, expected {N}\n{w.logs()[-3000:]}"
         with emu.emu.lock:
-            sizes = [e["rows"] for e in emu.emu.events[appends0:] if e["kind"] == "append"]
+            appends = [e for e in emu.emu.events[appends0:] if e["kind"] == "append"]
+            sizes = [e["rows"] for e in appends]
+            span = (appends[0]["t"] - t0, appends[-1]["t"] - t0)
             # the baseline starts on an emulator as empty as this run's: N rows held in
             # Python slow its garbage collector down
             emu.emu.tables[TABLE]["rows"] = []
             emu.emu.events = []
         gc.collect()
-        return secs, rss, sizes, c_cpu, e_cpu, k_cpu, done[0]
+        return secs, rss, sizes, c_cpu, e_cpu, k_cpu, done[0], span
     finally:
         w.stop()
 
@@ -195,11 +197,13 @@ def main():
         print(f"Snowflake sink benchmark: {N} seed-002 device records (BENCH_SF_N; the issue "
               f"names 1M), {PARTITIONS} partitions, emulator commit delay "
               f"{emu.emu.commit_delay_ms} ms, {os.cpu_count()} CPUs", flush=True)
-        secs, rss, sizes, c_cpu, e_cpu, k_cpu, kcat_secs = run_connectd(harness, emu, kafka, tmp)
+        secs, rss, sizes, c_cpu, e_cpu, k_cpu, kcat_secs, span = run_connectd(harness, emu,
+                                                                              kafka, tmp)
         rate = N / secs
         batch = max(1, round(sum(sizes) / len(sizes)))
         print(f"connectd:   {rate:10.0f} rows/s ({secs:.1f} s; {len(sizes)} appends, mean "
-              f"{batch} rows; kcat done after {kcat_secs:.1f} s; CPU connectd {c_cpu:.1f} s, "
+              f"{batch} rows, the first at {span[0]:.1f} s, the last at {span[1]:.1f} s; "
+              f"kcat done after {kcat_secs:.1f} s; CPU connectd {c_cpu:.1f} s, "
               f"emulator {e_cpu:.1f} s, dev-kafka {k_cpu:.1f} s)", flush=True)
         bsecs, be_cpu = run_baseline(emu, tmp, batch)
         brate = N / bsecs
