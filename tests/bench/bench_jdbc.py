@@ -79,9 +79,10 @@ def produce(bootstrap, topic, path):
 def run_connectd(db, db_pid, table, extra, tmp):
     """Runs one sink on a fresh dev-kafka + worker; returns (secs, cpu worker, cpu db, rss)."""
     kafka = harness.DevKafka(topics=(f"{table}:{PARTITIONS}",))
-    os.makedirs(os.path.join(tmp, "w-" + table))
-    w = harness.Worker(kafka.bootstrap, workdir=os.path.join(tmp, "w-" + table)).start()
+    w = None
     try:
+        os.makedirs(os.path.join(tmp, "w-" + table))
+        w = harness.Worker(kafka.bootstrap, workdir=os.path.join(tmp, "w-" + table)).start()
         w.create(table, {"connector.class": CLASS, "topics": table, "auto.create": "true",
                          "key.converter": "org.apache.kafka.connect.storage.StringConverter",
                          "value.converter": "org.apache.kafka.connect.json.JsonConverter",
@@ -108,7 +109,8 @@ def run_connectd(db, db_pid, table, extra, tmp):
         print(f"  (kcat finished producing after {produced[0]:.1f} s)", flush=True)
         return secs, c1 - c0, d1 - d0, rss
     finally:
-        w.stop()
+        if w:
+            w.stop()
         kafka.stop()
 
 
@@ -217,7 +219,13 @@ def goal(ok):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="bench-jdbc-")
-    os.chmod(tmp, 0o755)  # psql runs as root, but keep the files readable anyway
+    try:
+        run(tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def run(tmp):
     with open(os.path.join(tmp, "warm.jsonl"), "w") as f:
         f.write(f"-1\t{record(-1)}\n")
     with open(os.path.join(tmp, "data"), "w") as f:
@@ -269,7 +277,6 @@ def main():
         print(out[-1], flush=True)
     finally:
         my.srv.close()
-        subprocess.run(["rm", "-rf", tmp])
     print("\n".join(["", "goal                                   measured    result"] + [
         f"{g:38} {m:>9}    {goal(ok)}" for g, m, ok in (
             ("postgres insert / \\copy >= 0.6x", f"{pg_ins / pg_copy:.2f}x", pg_ins / pg_copy >= 0.6),
