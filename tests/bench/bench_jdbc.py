@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""JDBC sink benchmark (issue 4): BENCH_N seed-style vitals records (~200 B schemaless JSON)
+→ a table, produced by kcat while the sink consumes (one dev-kafka per run).
+
+1. Postgres insert mode vs `psql \\copy` of the same rows from a CSV file (the limit).
+2. Postgres upsert mode (pk.mode record_value on timestamp).
+3. MySQL (MariaDB) insert mode vs LOAD DATA LOCAL INFILE of the same rows.
+4. the seeds' way: a Python consumer inserting one row per message (psycopg2), on a sample.
+The clock for connectd runs from the first produce until count(*) holds every row. Prints
+rows/s, the ratios, the CPU seconds of each process, the worker's peak RSS and each goal."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness  # noqa: E402
+
+# 1M rows x 3 connectd runs does not fit the ~3 minutes this bench may take on 2 cores.
+N = int(os.environ.get("BENCH_N", "1000000"))
+SEED_SAMPLE = int(os.environ.get("BENCH_SEED_SAMPLE", "3000"))
+T0 = 1767225600000
+# librdkafka's mock broker keeps about 5 MB per partition and trims older records.
+PARTITIONS = max(1, N // 20000)
+TICK = os.sysconf("SC_CLK_TCK")
+COLS = ("patient_id", "device_id", "timestamp", "heart_rate", "respiratory_rate", "spo2",
+        "temperature", "systolic", "diastolic", "anomaly")
+CLASS = "io.confluent.connect.jdbc.JdbcSinkConnector"
+
+
+def values(i):
+    return (f"patient-{i % 100:04d}", f"dev-{i % 1000:05d}", T0 + i, 60 + i % 40, 12 + i % 8,
+            90 + (i % 100) / 10, 36 + (i % 30) / 10, 100 + i % 40, 60 + i % 30, i % 100 == 0)
+
+
+def record(i):
+    return json.dumps(dict(zip(COLS, values(i))), separators=(",", ":"))
+
+
+def _stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu(pid):
+    """CPU seconds of pid, its reaped children and its live children (Postgres backends)."""
+    fields = _stat(pid)
+    total = sum(int(x) for x in fields[11:15])
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                f = _stat(int(d))
+            except OSError:
+                continue
+            if int(f[1]) == pid:
+                total += int(f[11]) + int(f[12])
+    return total / TICK
+
+
+def peak_rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for ln in f:
+            if ln.startswith("VmHWM:"):
+                return int(ln.split()[1]) / 1024
+    return 0.0
+
+
+def produce(bootstrap, topic, path):
+    """kcat produces the records of the file (key TAB value per line)."""
+    subprocess.run(["kcat", "-P", "-b", bootstrap, "-t", topic, "-K", "\t",
+                    "-X", "linger.ms=20", "-X", "batch.num.messages=10000",
+                    "-X", "sticky.partitioning.linger.ms=0", "-l", path], check=True)
+
+
+def run_connectd(db, db_pid, table, extra, tmp):
+    """Runs one sink on a fresh dev-kafka + worker; returns (secs, cpu worker, cpu db, rss)."""
+    kafka = harness.DevKafka(topics=(f"{table}:{PARTITIONS}",))
+    w = None
+    try:
+        os.makedirs(os.path.join(tmp, "w-" + table))
+        w = harness.Worker(kafka.bootstrap, workdir=os.path.join(tmp, "w-" + table)).start()
+        w.create(table, {"connector.class": CLASS, "topics": table, "auto.create": "true",
+                         "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+                         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                         "value.converter.schemas.enable": "false", **db.conf, **extra})
+        w.wait_state(table, "RUNNING")
+        # a first record creates the table, so the clock starts with the sink in its group
+        produce(kafka.bootstrap, table, os.path.join(tmp, "warm.jsonl"))
+        harness.wait_until(lambda: db.count(table) >= 1, 60, 0.1, "the warm-up row")
+        c0, d0, t0 = cpu(w.proc.pid), cpu(db_pid), time.time()
+        produced = []
+
+        def producer_run():
+            produce(kafka.bootstrap, table, os.path.join(tmp, "data"))
+            produced.append(time.time() - t0)
+        producer = threading.Thread(target=producer_run)
+        producer.start()
+        harness.wait_until(lambda: db.count(table) >= N + 1, 600, 0.25, f"{N} rows in {table}")
+        secs = time.time() - t0
+        c1, d1 = cpu(w.proc.pid), cpu(db_pid)
+        producer.join()
+        rss = peak_rss_mib(w.proc.pid)
+        stored = db.count(table) - 1
+        assert stored == N, f"{table} holds {stored} rows, expected {N}\n{w.logs()[-3000:]}"
+        print(f"  (kcat finished producing after {produced[0]:.1f} s)", flush=True)
+        return secs, c1 - c0, d1 - d0, rss
+    finally:
+        if w:
+            w.stop()
+        kafka.stop()
+
+
+class PG:
+    def __init__(self):
+        self.srv = harness.Postgres()
+        self.conf = {"connection.url": self.srv.url, "connection.user": "postgres"}
+        with open(os.path.join(self.srv.data, "postmaster.pid")) as f:
+            self.pid = int(f.readline())
+
+    def count(self, table):
+        try:
+            return self.srv.query(f'SELECT count(*) FROM "{table}"')[0][0]
+        except Exception:  # the table does not exist yet
+            return 0
+
+    def load(self, like, csv):
+        """`psql \\copy` of the CSV into a table shaped like the connector's."""
+        self.srv.query(f'CREATE TABLE vitals_copy (LIKE "{like}")')
+        cols = ",".join(f'"{c}"' for c in COLS)
+        d0, t0 = cpu(self.pid), time.time()
+        subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-p", str(self.srv.port), "-U",
+                        "postgres", "-d", "postgres", "-c",
+                        f"\\copy vitals_copy ({cols}) FROM '{csv}' WITH (FORMAT csv)"],
+                       check=True)
+        secs = time.time() - t0
+        assert self.count("vitals_copy") == N
+        return secs, cpu(self.pid) - d0
+
+
+class My:
+    def __init__(self):
+        self.srv = harness.MariaDB()
+        self.conf = {"connection.url": self.srv.url, "connection.user": self.srv.USER,
+                     "connection.password": self.srv.PASSWORD}
+        self.pid = self.srv.proc.pid
+
+    def count(self, table):
+        try:
+            return self.srv.query(f"SELECT count(*) FROM `{table}`")[0][0]
+        except Exception:
+            return 0
+
+    def load(self, like, csv):
+        import pymysql
+        self.srv.query(f"CREATE TABLE vitals_load LIKE `{like}`")
+        c = pymysql.connect(host="127.0.0.1", port=self.srv.port, user=self.srv.USER,
+                            password=self.srv.PASSWORD, database="test", local_infile=True,
+                            autocommit=True)
+        cols = ",".join(f"`{x}`" for x in COLS)
+        d0, t0 = cpu(self.pid), time.time()
+        with c.cursor() as cur:
+            cur.execute(f"LOAD DATA LOCAL INFILE '{csv}' INTO TABLE vitals_load "
+                        f"FIELDS TERMINATED BY ',' ({cols})")
+        secs = time.time() - t0
+        c.close()
+        assert self.count("vitals_load") == N
+        return secs, cpu(self.pid) - d0
+
+
+def write_csv(path, boolean):
+    with open(path, "w") as f:
+        for i in range(N):
+            f.write(",".join(boolean(v) if isinstance(v, bool) else str(v)
+                             for v in values(i)) + "\n")
+
+
+def run_seed_way(pg, tmp):
+    """The seeds' consumer: confluent-kafka + psycopg2, one INSERT (autocommit) per message."""
+    from confluent_kafka import Consumer
+    kafka = harness.DevKafka(topics=("seed:1",))
+    pg.srv.query('CREATE TABLE vitals_seed (LIKE "vitals_pg")')
+    try:
+        sample = os.path.join(tmp, "sample")
+        with open(sample, "w") as f:
+            f.writelines(f"{i}\t{record(i)}\n" for i in range(SEED_SAMPLE))
+        produce(kafka.bootstrap, "seed", sample)
+        c = Consumer({"bootstrap.servers": kafka.bootstrap, "group.id": "seed-way",
+                      "auto.offset.reset": "earliest"})
+        c.subscribe(["seed"])
+        conn = pg.srv.connect()
+        cur = conn.cursor()
+        sql = (f"INSERT INTO vitals_seed ({','.join(COLS)}) VALUES "
+               f"({','.join(['%s'] * len(COLS))})")
+        done, t0 = 0, None
+        try:
+            while done < SEED_SAMPLE:
+                m = c.poll(1.0)
+                if m is None or m.error():
+                    continue
+                t0 = t0 or time.time()
+                v = json.loads(m.value())
+                cur.execute(sql, [v[k] for k in COLS])
+                done += 1
+        finally:
+            c.close()
+            conn.close()
+        return time.time() - t0
+    finally:
+        kafka.stop()
+
+
+def goal(ok):
+    return "met" if ok else "NOT met"
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="bench-jdbc-")
+    try:
+        run(tmp)
+    finally:
+        subprocess.run(["rm", "-rf", tmp])
+
+
+def run(tmp):
+    with open(os.path.join(tmp, "warm.jsonl"), "w") as f:
+        f.write(f"-1\t{record(-1)}\n")
+    with open(os.path.join(tmp, "data"), "w") as f:
+        f.writelines(f"{i}\t{record(i)}\n" for i in range(N))  # distinct keys
+    pg_csv, my_csv = os.path.join(tmp, "pg.csv"), os.path.join(tmp, "my.csv")
+    write_csv(pg_csv, lambda b: "true" if b else "false")
+    write_csv(my_csv, lambda b: "1" if b else "0")
+    print(f"JDBC sink benchmark: {N} vitals records (~{len(record(N // 2))} B JSON), "
+          f"{PARTITIONS} partitions, {os.cpu_count()} CPUs", flush=True)
+    out, rss = [], []
+    pg = PG()
+    try:
+        s, cw, cd, r = run_connectd(pg, pg.pid, "vitals_pg", {"insert.mode": "insert"}, tmp)
+        rss.append(r)
+        pg_ins = N / s
+        out.append(f"postgres insert:  {pg_ins:9.0f} rows/s ({s:.1f} s; CPU connectd {cw:.1f} s, "
+                   f"postgres {cd:.1f} s; peak RSS {r:.0f} MiB)")
+        print(out[-1], flush=True)
+        s, cd = pg.load("vitals_pg", pg_csv)
+        pg_copy = N / s
+        out.append(f"psql \\copy:       {pg_copy:9.0f} rows/s ({s:.1f} s; CPU postgres {cd:.1f} s)")
+        print(out[-1], flush=True)
+        s, cw, cd, r = run_connectd(pg, pg.pid, "vitals_up",
+                                    {"insert.mode": "upsert", "pk.mode": "record_value",
+                                     "pk.fields": "timestamp"}, tmp)
+        rss.append(r)
+        pg_up = N / s
+        out.append(f"postgres upsert:  {pg_up:9.0f} rows/s ({s:.1f} s; CPU connectd {cw:.1f} s, "
+                   f"postgres {cd:.1f} s; peak RSS {r:.0f} MiB)")
+        print(out[-1], flush=True)
+        s = run_seed_way(pg, tmp)
+        seed = SEED_SAMPLE / s
+        out.append(f"seeds' way:       {seed:9.0f} rows/s (one INSERT per message, "
+                   f"{SEED_SAMPLE} sampled)")
+        print(out[-1], flush=True)
+    finally:
+        pg.srv.close()
+    my = My()
+    try:
+        s, cw, cd, r = run_connectd(my, my.pid, "vitals_my", {"insert.mode": "insert"}, tmp)
+        rss.append(r)
+        my_ins = N / s
+        out.append(f"mysql insert:     {my_ins:9.0f} rows/s ({s:.1f} s; CPU connectd {cw:.1f} s, "
+                   f"mariadbd {cd:.1f} s; peak RSS {r:.0f} MiB)")
+        print(out[-1], flush=True)
+        s, cd = my.load("vitals_my", my_csv)
+        my_load = N / s
+        out.append(f"LOAD DATA LOCAL:  {my_load:9.0f} rows/s ({s:.1f} s; CPU mariadbd {cd:.1f} s)")
+        print(out[-1], flush=True)
+    finally:
+        my.srv.close()
+    print("\n".join(["", "goal                                   measured    result"] + [
+        f"{g:38} {m:>9}    {goal(ok)}" for g, m, ok in (
+            ("postgres insert / \\copy >= 0.6x", f"{pg_ins / pg_copy:.2f}x", pg_ins / pg_copy >= 0.6),
+            ("postgres insert >= 200k rows/s", f"{pg_ins / 1000:.0f}k", pg_ins >= 200000),
+            ("postgres upsert >= 100k rows/s", f"{pg_up / 1000:.0f}k", pg_up >= 100000),
+            ("mysql insert / LOAD DATA >= 0.5x", f"{my_ins / my_load:.2f}x", my_ins / my_load >= 0.5),
+            ("mysql insert >= 100k rows/s", f"{my_ins / 1000:.0f}k", my_ins >= 100000),
+            ("postgres insert / seeds' way >= 20x", f"{pg_ins / seed:.0f}x", pg_ins / seed >= 20),
+            ("worker peak RSS < 256 MiB", f"{max(rss):.0f} MiB", max(rss) < 256))]))
+
+
+if __name__ == "__main__":
+    main()
