@@ -184,7 +184,7 @@ void java_double(double v, char *out, size_t n)
     }
     /* The shortest %g precision that reads back as v (Double.toString's digits). Reading back
      * is monotonic in the precision, so a binary search finds it in at most 5 tries. */
-    char buf[64];
+    char buf[320]; /* %g of a double needs at most ~25 bytes; gcc assumes up to 311 */
     int lo = 1, hi = 17;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
