@@ -425,12 +425,16 @@ def test_unreachable_database_fails_after_max_retries(dev_kafka, worker_factory)
     assert "hush-hush" not in trace and "hush-hush" not in w.logs()
 
 
-def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05):
-    """Produces {"seq": i} for i in range(n) in batches, in the background."""
+def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05, quota=None):
+    """Produces {"seq": i} for i in range(n) in batches, in the background; with quota (a
+    one-element list), never more than quota[0] records until the caller raises it."""
     def run():
         from confluent_kafka import Producer
         p = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random"})
         for i in range(n):
+            while quota is not None and i >= quota[0]:
+                p.flush(10)
+                time.sleep(0.05)
             p.produce(topic, key=str(i % 7).encode(), value=json.dumps({"seq": i, "pad": "v" * 40}))
             if i % rate_per_batch == rate_per_batch - 1:
                 p.flush(10)
@@ -449,9 +453,11 @@ def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_fac
              table_name_format="eos_exact")
         sink(w, db, "alo", "eos", auto_create=True, table_name_format="eos_alo")
         n = 10000
-        # about 20 s of production (a restarted worker takes ~6 s to rejoin the group), so that
-        # every kill lands mid-stream
-        prod = _producer_thread(k.bootstrap, "eos", n, rate_per_batch=250, pause=0.5)
+        # The stream is released a quarter at a time, one more quarter after each restart, so
+        # that every kill lands before the end of the stream however long a restart takes.
+        quota = [n // 4]
+        prod = _producer_thread(k.bootstrap, "eos", n, rate_per_batch=250, pause=0.25,
+                                quota=quota)
 
         def count():
             return (db.rows("SELECT count(*) FROM eos_exact") or [(0,)])[0][0]
@@ -464,6 +470,7 @@ def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_fac
             seen = count()
             assert seen < n, "the stream ended before the kill"
             w.start()
+            quota[0] += n // 4
         prod.join(60)
         try:
             wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) "
