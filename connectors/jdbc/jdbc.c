@@ -206,6 +206,46 @@ int jdbc_chunk_rows(int left, int max)
     return p;
 }
 
+void jdbc_seg_spec(const struct jdbc_task *j, const struct jdbc_seg *sg, int dialect,
+                   struct jdbc_stmt_spec *sp, const char **names)
+{
+    for (int i = 0; i < sg->ncols; i++)
+        names[i] = sg->table->cols[sg->cols[i]].name;
+    sp->dialect = dialect;
+    sp->quote = j->c.quote;
+    sp->qtable = sg->table->qname;
+    sp->cols = names;
+    sp->is_pk = sg->is_pk;
+    sp->ncols = sg->ncols;
+    sp->nrows = 1;
+}
+
+void jdbc_seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg)
+{
+    k->len = 0;
+    jdbc_buf_printf(k, "%c%d:", kind, nrows);
+    for (int i = 0; i < sg->ncols; i++)
+        jdbc_buf_printf(k, "%d%s,", sg->cols[i], sg->is_pk[i] ? "k" : "");
+}
+
+int jdbc_seg_live(const struct jdbc_batch *b, const struct jdbc_seg *sg, int *live)
+{
+    int n = 0;
+    for (int k = 0; k < sg->nrows; k++)
+        if (!b->rows[sg->rows[k]].skip)
+            live[n++] = sg->rows[k];
+    return n;
+}
+
+int jdbc_chunk_max(const struct jdbc_task *j, const struct jdbc_seg *sg, int locate,
+                   int max_params)
+{
+    int max = locate ? 1 : j->c.batch_size;
+    if (max > max_params / sg->ncols)
+        max = max_params / sg->ncols;
+    return max < 1 ? 1 : max;
+}
+
 /* Connects when not connected, trying connection.attempts times. */
 static int jdbc_ensure_conn(struct jdbc_task *j)
 {

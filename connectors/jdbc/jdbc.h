@@ -279,5 +279,16 @@ struct jdbc_task {
 /* The chunk of a multi-row statement: max when at least max rows are left, else the largest
  * power of two <= left, so that a handful of prepared statements serve every batch size. */
 int jdbc_chunk_rows(int left, int max);
+/* Statement spec of a segment's columns (names: room for sg->ncols), one row. */
+void jdbc_seg_spec(const struct jdbc_task *j, const struct jdbc_seg *sg, int dialect,
+                   struct jdbc_stmt_spec *sp, const char **names);
+/* Statement cache key: kind, row count and the column list. */
+void jdbc_seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg);
+/* The segment's rows not skipped, into live (room for sg->nrows); returns their count. */
+int jdbc_seg_live(const struct jdbc_batch *b, const struct jdbc_seg *sg, int *live);
+/* Rows per multi-row statement: 1 in locate mode, else batch.size within the server's limit
+ * of max_params bind parameters. */
+int jdbc_chunk_max(const struct jdbc_task *j, const struct jdbc_seg *sg, int locate,
+                   int max_params);
 
 #endif

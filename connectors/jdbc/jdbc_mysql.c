@@ -303,28 +303,6 @@ static void bind_cell(MYSQL_BIND *bd, struct jdbc_batch *b, const struct jdbc_ce
     bd->length = &bd->length_value;
 }
 
-static void seg_spec(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_stmt_spec *sp,
-                     const char **names)
-{
-    for (int i = 0; i < sg->ncols; i++)
-        names[i] = sg->table->cols[sg->cols[i]].name;
-    sp->dialect = JDBC_MYSQL;
-    sp->quote = j->c.quote;
-    sp->qtable = sg->table->qname;
-    sp->cols = names;
-    sp->is_pk = sg->is_pk;
-    sp->ncols = sg->ncols;
-    sp->nrows = 1;
-}
-
-static void seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg)
-{
-    k->len = 0;
-    jdbc_buf_printf(k, "%c%d:", kind, nrows);
-    for (int i = 0; i < sg->ncols; i++)
-        jdbc_buf_printf(k, "%d%s,", sg->cols[i], sg->is_pk[i] ? "k" : "");
-}
-
 static int my_run(struct jdbc_task *j, MYSQL_STMT *st, MYSQL_BIND *bd, const char *table)
 {
     if (mysql_stmt_bind_param(st, bd) || mysql_stmt_execute(st))
@@ -338,21 +316,15 @@ static int my_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
     struct my_state *s = j->db;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
-    seg_spec(j, sg, &sp, names);
-    int live[sg->nrows], nlive = 0;
-    for (int k = 0; k < sg->nrows; k++)
-        if (!b->rows[sg->rows[k]].skip)
-            live[nlive++] = sg->rows[k];
-    int max = locate ? 1 : j->c.batch_size;
-    if (max > 65535 / sg->ncols)
-        max = 65535 / sg->ncols;
-    if (max < 1)
-        max = 1;
+    jdbc_seg_spec(j, sg, JDBC_MYSQL, &sp, names);
+    int live[sg->nrows];
+    int nlive = jdbc_seg_live(b, sg, live);
+    int max = jdbc_chunk_max(j, sg, locate, 65535);
     struct jdbc_buf key = {0}, sql = {0};
     int rc = JDBC_OK;
     for (int done = 0; done < nlive && !rc;) {
         int m = jdbc_chunk_rows(nlive - done, max);
-        seg_key(&key, upsert ? 'U' : 'I', m, sg);
+        jdbc_seg_key(&key, upsert ? 'U' : 'I', m, sg);
         sql.len = 0;
         sp.nrows = m;
         jdbc_sql_insert(&sql, &sp, upsert);
@@ -385,7 +357,7 @@ static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg
     struct my_state *s = j->db;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
-    seg_spec(j, sg, &sp, names);
+    jdbc_seg_spec(j, sg, JDBC_MYSQL, &sp, names);
     int order[sg->ncols], n = 0;
     if (!del) /* SET values first, then the WHERE keys */
         for (int i = 0; i < sg->ncols; i++)
@@ -397,7 +369,7 @@ static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg
         if (sg->is_pk[i])
             order[n++] = i;
     struct jdbc_buf key = {0}, sql = {0};
-    seg_key(&key, del ? 'D' : 'P', 1, sg);
+    jdbc_seg_key(&key, del ? 'D' : 'P', 1, sg);
     if (del)
         jdbc_sql_delete(&sql, &sp);
     else

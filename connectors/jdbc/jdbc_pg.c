@@ -291,29 +291,6 @@ static int vals_reserve(struct pg_state *s, size_t n)
     return 0;
 }
 
-static void seg_spec(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_stmt_spec *sp,
-                     const char **names)
-{
-    for (int i = 0; i < sg->ncols; i++)
-        names[i] = sg->table->cols[sg->cols[i]].name;
-    sp->dialect = JDBC_PG;
-    sp->quote = j->c.quote;
-    sp->qtable = sg->table->qname;
-    sp->cols = names;
-    sp->is_pk = sg->is_pk;
-    sp->ncols = sg->ncols;
-    sp->nrows = 1;
-}
-
-/* Statement cache key: kind, row count and the column list. */
-static void seg_key(struct jdbc_buf *k, char kind, int nrows, const struct jdbc_seg *sg)
-{
-    k->len = 0;
-    jdbc_buf_printf(k, "%c%d:", kind, nrows);
-    for (int i = 0; i < sg->ncols; i++)
-        jdbc_buf_printf(k, "%d%s,", sg->cols[i], sg->is_pk[i] ? "k" : "");
-}
-
 static const char *cell_str(struct jdbc_batch *b, const struct jdbc_cell *c)
 {
     return c->null ? NULL : b->data.p + c->off;
@@ -324,15 +301,13 @@ static const char *cell_str(struct jdbc_batch *b, const struct jdbc_cell *c)
 static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int *bad)
 {
     struct pg_state *s = j->db;
-    int live[sg->nrows], nlive = 0;
-    for (int k = 0; k < sg->nrows; k++)
-        if (!b->rows[sg->rows[k]].skip)
-            live[nlive++] = sg->rows[k];
+    int live[sg->nrows];
+    int nlive = jdbc_seg_live(b, sg, live);
     if (!nlive)
         return JDBC_OK;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
-    seg_spec(j, sg, &sp, names);
+    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
     struct jdbc_buf sql = {0};
     jdbc_sql_copy(&sql, &sp);
     int rc = pg_run(j, sql.p, 0, NULL, PGRES_COPY_IN, NULL);
@@ -387,21 +362,15 @@ static int pg_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
     struct pg_state *s = j->db;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
-    seg_spec(j, sg, &sp, names);
-    int live[sg->nrows], nlive = 0;
-    for (int k = 0; k < sg->nrows; k++)
-        if (!b->rows[sg->rows[k]].skip)
-            live[nlive++] = sg->rows[k];
-    int max = locate ? 1 : j->c.batch_size;
-    if (max > 32767 / sg->ncols)
-        max = 32767 / sg->ncols;
-    if (max < 1)
-        max = 1;
+    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
+    int live[sg->nrows];
+    int nlive = jdbc_seg_live(b, sg, live);
+    int max = jdbc_chunk_max(j, sg, locate, 32767);
     struct jdbc_buf key = {0}, sql = {0};
     int rc = JDBC_OK;
     for (int done = 0; done < nlive && !rc;) {
         int m = jdbc_chunk_rows(nlive - done, max);
-        seg_key(&key, upsert ? 'U' : 'I', m, sg);
+        jdbc_seg_key(&key, upsert ? 'U' : 'I', m, sg);
         sql.len = 0;
         sp.nrows = m;
         jdbc_sql_insert(&sql, &sp, upsert);
@@ -438,14 +407,14 @@ static int pg_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg
     struct pg_state *s = j->db;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
-    seg_spec(j, sg, &sp, names);
+    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
     int nonpk = 0;
     for (int i = 0; i < sg->ncols; i++)
         nonpk += !sg->is_pk[i];
     if (!del && !nonpk)
         return JDBC_OK; /* nothing to update */
     struct jdbc_buf key = {0}, sql = {0};
-    seg_key(&key, del ? 'D' : 'P', 1, sg);
+    jdbc_seg_key(&key, del ? 'D' : 'P', 1, sg);
     if (del)
         jdbc_sql_delete(&sql, &sp);
     else
