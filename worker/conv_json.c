@@ -4,6 +4,7 @@
  * bytes are jansson strings holding the raw bytes, and Decimal values are jansson strings
  * holding the plain decimal text ("-12.34"), so sinks get the exact number. */
 #include "conv_util.h"
+#include "json_parse.h"
 #include "plugin.h"
 
 #include <stdio.h>
@@ -254,7 +255,7 @@ static int json_to_connect(void *state, const char *topic, const void *buf, size
     if (!buf)
         return 0; /* null stays null (tombstones) */
     json_error_t je;
-    json_t *j = json_loadb(buf, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    json_t *j = cd_json_parse(buf, len, CD_JSON_ALLOW_NUL, &je);
     if (!j) {
         snprintf(err, errlen, "Converting byte[] to Kafka Connect data failed due to "
                  "serialization error: %s (line %d, column %d)", je.text, je.line, je.column);

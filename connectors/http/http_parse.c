@@ -3,6 +3,7 @@
 #include "http.h"
 
 #include "conv_util.h"
+#include "json_parse.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -122,7 +123,7 @@ static int parse_ndjson(struct itemv *iv, const char *body, size_t len, const ch
             j++;
         if (j < ll) {
             json_error_t je;
-            json_t *doc = json_loadb(body + pos, ll, JSON_DECODE_ANY, &je);
+            json_t *doc = cd_json_parse(body + pos, ll, 0, &je);
             if (!doc) {
                 json_err(&je, line - 1, err, errlen);
                 return -1;
@@ -238,7 +239,7 @@ int http_parse_body(int kind, const char *body, size_t len, const char *split_fi
         rc = parse_ndjson(&iv, body, len, split_field, key_field, err, errlen);
     } else {
         json_error_t je;
-        json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &je);
+        json_t *doc = cd_json_parse(body, len, 0, &je);
         if (!doc) {
             json_err(&je, 0, err, errlen);
             return -1;
