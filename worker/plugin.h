@@ -77,6 +77,15 @@ void task_set_error(struct task_ctx *t, const char *fmt, ...) __attribute__((for
 json_t *task_offset_get(struct task_ctx *t, json_t *source_partition);
 /* 1 once the runtime asked the task to stop; long blocking calls should check it. */
 int task_stopping(const struct task_ctx *t);
+/* Sink tasks, from flush(): 1 when the flush is the last one for its partitions (they are
+ * being revoked, or the task stops), so what is not written now is consumed again by their
+ * next owner; 0 for the periodic commit, where a sink may keep writes in flight and report
+ * only the offsets already durable. */
+int task_flush_final(const struct task_ctx *t);
+/* Sink tasks, from task_start: put() may get up to n records at a time (default 1000, at most
+ * 20000; fewer when fewer are waiting or they pass 4 MB). A sink that writes a transaction or
+ * a request per put asks for its batch.size here. */
+void task_set_batch_max(struct task_ctx *t, size_t n);
 /* Sink tasks, from put(): one record the destination rejected (a row the database refuses, a
  * point InfluxDB rejects). Returns 0 when errors.tolerance=all takes it (it goes to the dead
  * letter queue when one is configured and its offset counts as done): skip it and go on.

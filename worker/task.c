@@ -37,6 +37,16 @@ int task_stopping(const struct task_ctx *t)
     return t->stop;
 }
 
+void task_set_batch_max(struct task_ctx *t, size_t n)
+{
+    t->batch_max = n;
+}
+
+int task_flush_final(const struct task_ctx *t)
+{
+    return t->flush_final;
+}
+
 void task_set_error(struct task_ctx *t, const char *fmt, ...)
 {
     va_list ap;

@@ -45,6 +45,8 @@ struct task_ctx {
     pthread_cond_t cond;
     volatile int stop;
     volatile int paused;
+    int flush_final; /* the sink flush running is for a revocation or the stop */
+    size_t batch_max; /* sink: most records per put, 0 = SINK_BATCH_MAX */
     int abandoned;
     int failed;
     char error[2048];

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #define SINK_BATCH_MAX 1000
+#define SINK_BATCH_LIMIT 20000 /* task_set_batch_max at most */
 #define SINK_BATCH_BYTES (4 << 20)
 
 struct snk {
@@ -103,7 +104,9 @@ static void snk_assign(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_l
 
 static void snk_revoke(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+    s->t->flush_final = 1;
     snk_commit(s, parts);
+    s->t->flush_final = 0;
     if (s->t->p->close)
         s->t->p->close(s->state, s->t, parts);
     list_remove(s->consumed, parts);
@@ -284,11 +287,12 @@ static int snk_put(struct snk *s, struct cd_record **recs, size_t n)
 
 /* Polls one batch, converts and transforms it, and puts what is left. Every polled message
  * counts as consumed once the put succeeded (dropped and tolerated ones included). */
-static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record **recs)
+static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record **recs,
+                     size_t max)
 {
     size_t n = 0, nrec = 0, bytes = 0;
     int rc = 0;
-    while (n < SINK_BATCH_MAX && bytes < SINK_BATCH_BYTES) {
+    while (n < max && bytes < SINK_BATCH_BYTES) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, n ? 0 : 100);
         if (!m)
             break;
@@ -323,13 +327,16 @@ static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record 
 static void snk_loop(struct snk *s)
 {
     struct task_ctx *t = s->t;
-    rd_kafka_message_t **msgs = calloc(SINK_BATCH_MAX, sizeof(*msgs));
-    struct cd_record **recs = calloc(SINK_BATCH_MAX, sizeof(*recs));
+    size_t max = t->batch_max ? t->batch_max : SINK_BATCH_MAX;
+    if (max > SINK_BATCH_LIMIT)
+        max = SINK_BATCH_LIMIT;
+    rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
+    struct cd_record **recs = calloc(max, sizeof(*recs));
     int64_t interval = worker_int(t->w->wconf, "offset.flush.interval.ms");
     int64_t next_commit = task_now_ms() + interval;
     while (!t->stop) {
         snk_apply_pause(s);
-        if (snk_batch(s, msgs, recs)) {
+        if (snk_batch(s, msgs, recs, max)) {
             s->fatal = 1;
             task_fail_with(t, "the sink task failed to process records");
             break;
@@ -351,6 +358,7 @@ static void snk_loop(struct snk *s)
 static void snk_close(struct snk *s)
 {
     if (s->c) {
+        s->t->flush_final = 1;
         if (!s->fatal)
             snk_commit(s, NULL);
         rd_kafka_consumer_close(s->c);

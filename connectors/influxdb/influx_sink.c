@@ -813,13 +813,14 @@ static int influx_put(void *state, struct task_ctx *t, struct cd_record **recs, 
     return write_pipelined(s);
 }
 
-/* Writes what is buffered; whatever InfluxDB has not acknowledged keeps its partition's
+/* The periodic flush keeps the pipeline going (put writes as batches fill); the last one writes
+ * all that is buffered. Whatever InfluxDB has not acknowledged keeps its partition's
  * committable offset at its first such line. */
 static int influx_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offs)
 {
     struct ifx *s = state;
     if (s->n > s->sent && !s->fatal) {
-        int rc = write_buffered(s, 0);
+        int rc = task_flush_final(t) ? write_buffered(s, 0) : write_pipelined(s);
         if (rc)
             task_log(t, LOG_WARN, "points not written yet, their offsets stay uncommitted: %s",
                      s->error);

@@ -766,6 +766,9 @@ static int jdbc_start(struct task_ctx *t, json_t *conf, void **state)
     c->conn_backoff_ms = (int)cfg_get_int(conf, jdbc_defs, "connection.backoff.ms", 10000);
     if (c->batch_size < 1)
         c->batch_size = 1;
+    /* each put is one transaction: let it hold a whole batch.size (a COPY of 3000 rows costs
+     * Postgres half as much per row as three of 1000) */
+    task_set_batch_max(t, c->batch_size > 1000 ? (size_t)c->batch_size : 1000);
     if (jdbc_tz_parse(cfg_get_str(conf, jdbc_defs, "db.timezone"), &c->tz_offset_s))
         c->tz_offset_s = 0;
     const char *u = cfg_get_str(conf, jdbc_defs, "connection.user");
