@@ -2,6 +2,7 @@
  * helpers are in rest_routes.c; connector requests go to the herder, plugin listings,
  * config validation and logger levels are answered here. */
 #include "rest.h"
+#include "json_alloc.h"
 
 #include "herder.h"
 #include "log.h"
@@ -308,7 +309,7 @@ static enum MHD_Result rest_send(struct MHD_Connection *c, const struct rest_rep
     struct MHD_Response *resp;
     enum MHD_Result ret = MHD_NO;
     if (r->body && r->status != 204)
-        txt = json_dumps(r->body, JSON_COMPACT);
+        txt = cd_json_dumps(r->body, JSON_COMPACT);
     if (txt)
         resp = MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);
     else

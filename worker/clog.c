@@ -1,5 +1,6 @@
 /* clog.c — see clog.h */
 #include "clog.h"
+#include "json_alloc.h"
 
 #include "kafka.h"
 #include "log.h"
@@ -358,7 +359,7 @@ int clog_put(struct clog *c, const char *key, json_t *value, int sync, int timeo
 {
     if (c->is_file)
         return file_put(c, key, value, sync, err, errlen);
-    char *payload = value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    char *payload = value ? cd_json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     struct delivery *d = sync ? calloc(1, sizeof(*d)) : NULL;
     rd_kafka_resp_err_t e = rd_kafka_producev(
         c->producer, RD_KAFKA_V_TOPIC(c->topic), RD_KAFKA_V_KEY(key, strlen(key)),

@@ -1,6 +1,7 @@
 /* herder_ops.c — the REST operations, run on the herder thread. Status codes and messages
  * follow Kafka Connect (reference/kafka-connect.md §1). */
 #include "herder_int.h"
+#include "json_alloc.h"
 
 #include "config.h"
 #include "log.h"
@@ -87,7 +88,7 @@ static int check_config(json_t *config, json_t **reply)
 {
     const char *cls = json_string_value(json_object_get(config, "connector.class"));
     if (!cls || !*cls) {
-        char *dump = json_dumps(config, JSON_COMPACT);
+        char *dump = cd_json_dumps(config, JSON_COMPACT);
         *reply = herder_error(400, "Connector config %s contains no connector type", dump);
         free(dump);
         return 400;

@@ -1,5 +1,6 @@
 /* main.c — the connectd CLI: standalone, distributed, dev-kafka. */
 #include "herder.h"
+#include "json_alloc.h"
 #include "kafka.h"
 #include "log.h"
 #include "props.h"
@@ -217,6 +218,7 @@ static int worker_main(int argc, char **argv, int distributed)
 
 int main(int argc, char **argv)
 {
+    cd_json_alloc_install(); /* before any jansson value exists */
     const char *lvl = getenv("CONNECTD_LOG_LEVEL");
     if (lvl && log_level_parse(lvl) >= 0)
         log_set_level(LOGS_ROOT, log_level_parse(lvl));

@@ -1,6 +1,7 @@
 /* stores.c — config, status and offset stores (see stores.h). Each keeps an in-memory view
  * built only by its clog's apply callback, so local and remote writes take one path. */
 #include "stores.h"
+#include "json_alloc.h"
 
 #include "clog.h"
 #include "log.h"
@@ -477,7 +478,7 @@ struct offstore {
 static char *off_key(const char *name, json_t *partition)
 {
     json_t *k = json_pack("[s O]", name, partition ? partition : json_null());
-    char *s = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
+    char *s = cd_json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(k);
     return s;
 }
@@ -558,7 +559,7 @@ int offstore_put(struct offstore *os, const char *name, json_t *entries, int tim
     json_array_foreach(entries, i, e)
     {
         json_t *k = json_pack("[s O]", name, json_array_get(e, 0));
-        char *key = json_dumps(k, JSON_COMPACT);
+        char *key = cd_json_dumps(k, JSON_COMPACT);
         json_t *off = json_array_get(e, 1);
         int rc = clog_put(os->log, key, json_is_null(off) ? NULL : off, 0, 0, err, errlen);
         free(key);

@@ -3,6 +3,7 @@
  * acknowledged by Kafka (one FIFO in produce order), and reaches the offset store on the
  * offset.flush.interval.ms cadence. */
 #include "converter.h"
+#include "json_alloc.h"
 #include "errors.h"
 #include "kafka.h"
 #include "log.h"
@@ -69,7 +70,7 @@ static void src_note_offset(struct src *s, const struct cd_record *r)
     if (s->last_part != r->source_partition &&
         !(s->last_part && json_equal(s->last_part, r->source_partition))) {
         free(s->last_key);
-        s->last_key = json_dumps(r->source_partition, JSON_COMPACT | JSON_SORT_KEYS);
+        s->last_key = cd_json_dumps(r->source_partition, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(s->last_part);
         s->last_part = json_incref(r->source_partition);
     }

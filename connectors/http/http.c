@@ -9,6 +9,7 @@
  * requests get 503: a request is never acknowledged without its records being in Kafka. */
 #define _GNU_SOURCE
 #include "http.h"
+#include "json_alloc.h"
 
 #include "log.h"
 #include "plugin.h"
@@ -197,7 +198,7 @@ static void wait_unlink(struct hsrc *s, struct hreq *q)
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, json_t *body,
                                   const char *retry_after)
 {
-    char *txt = json_dumps(body, JSON_COMPACT);
+    char *txt = cd_json_dumps(body, JSON_COMPACT);
     json_decref(body);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(txt), txt, MHD_RESPMEM_MUST_FREE);

@@ -1,6 +1,7 @@
 /* jdbc_schema.c — column classes (from Connect schemas, inferred from schemaless JSON, read from
  * database type names), type compatibility and widening, record -> fields, value rendering. */
 #include "jdbc.h"
+#include "json_alloc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -552,7 +553,7 @@ int jdbc_render(struct jdbc_buf *b, enum jdbc_dialect d, enum jdbc_type ct,
     if (ct == JT_JSON || json_is_object(v) || json_is_array(v)) {
         if (ct != JT_JSON && !json_is_object(v) && !json_is_array(v))
             goto plain;
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = cd_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!s)
             goto bad;
         int rc = jdbc_buf_str(b, s);

@@ -1,5 +1,6 @@
 /* sf_auth.c — see sf_auth.h. */
 #include "sf_auth.h"
+#include "json_alloc.h"
 
 #include <ctype.h>
 #include <openssl/bio.h>
@@ -221,7 +222,7 @@ char *sf_jwt_build(EVP_PKEY *key, const char *account, const char *user, const c
     snprintf(iss, sizeof(iss), "%s.%s", sub, fp);
     json_t *claims = json_pack("{s:s s:s s:I s:I}", "iss", iss, "sub", sub, "iat",
                                (json_int_t)iat, "exp", (json_int_t)exp);
-    char *payload = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
+    char *payload = cd_json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(claims);
     const char *header = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
     size_t cap = 4 * (strlen(header) + strlen(payload)) / 3 + 1024 + 4 * 1024;

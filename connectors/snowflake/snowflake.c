@@ -9,6 +9,7 @@
  * token without going back to Kafka. Tables are created through the SQL API v2. */
 #define _GNU_SOURCE
 #include "log.h"
+#include "json_alloc.h"
 #include "plugin.h"
 #include "sf_auth.h"
 #include "sf_client.h"
@@ -301,7 +302,7 @@ static int sf_sql(struct sf_task *s, const char *stmt)
                             s->db, "schema", s->schema);
     if (s->c.role[0])
         json_object_set_new(req, "role", json_string(s->c.role));
-    char *body = json_dumps(req, JSON_COMPACT);
+    char *body = cd_json_dumps(req, JSON_COMPACT);
     json_decref(req);
     char id[64], path[160];
     request_id(id, sizeof(id));
@@ -621,7 +622,7 @@ static int chan_status(struct sf_task *s, struct sf_chan *ch)
 {
     char *path = chan_path(s, ch, "", ":bulk-channel-status");
     json_t *req = json_pack("{s:[s]}", "channel_names", ch->name);
-    char *body = json_dumps(req, JSON_COMPACT);
+    char *body = cd_json_dumps(req, JSON_COMPACT);
     json_decref(req);
     struct sf_resp r = {0};
     int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/json", body, strlen(body), 0,
@@ -761,7 +762,7 @@ static char *record_row(struct sf_task *s, struct sf_table *tb, const struct cd_
             free(col);
         }
     }
-    char *text = json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *text = cd_json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(row);
     if (!text)
         snprintf(err, errlen, "the value cannot be written as JSON");
