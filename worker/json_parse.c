@@ -84,6 +84,8 @@ static int utf8_len(const unsigned char *s, const unsigned char *end)
 
 static int scratch_put(struct jp *j, const void *s, size_t n)
 {
+    if (!n)
+        return 0;
     if (j->len + n > j->cap) {
         size_t cap = j->cap ? j->cap : 256;
         while (cap < j->len + n)

@@ -22,10 +22,9 @@ static json_t *make(int i)
     json_t *o = json_object();
     json_object_set_new(o, "patient_id", json_sprintf("patient-%04d", i % 100));
     json_object_set_new(o, "heart_rate", json_integer(60 + i % 40));
-    json_object_set_new(o, "pad", json_stringn("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                               "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-                                               (size_t)(i % 300)));
+    char pad[300];
+    memset(pad, 'x', sizeof(pad));
+    json_object_set_new(o, "pad", json_stringn(pad, (size_t)(i % 300)));
     return o;
 }
 
