@@ -736,8 +736,12 @@ static void http_stop(void *state, struct task_ctx *t)
 static const char *const http_aliases[] = {"HttpSourceConnector", "HttpSource", NULL};
 
 /* Clients wait for the answer: a request whose records Kafka cannot take gets its 503 within
- * 30 s (librdkafka's default is 300 s). producer.override.message.timeout.ms changes it. */
-static const char *const http_producer_defaults[] = {"message.timeout.ms", "30000", NULL};
+ * about 30 s (librdkafka's default is 300 s; producer.override.message.timeout.ms changes
+ * it). librdkafka notices timed-out records when the broker thread wakes for a reconnect, so
+ * the reconnect backoff is capped at 1 s (default 10 s): the 503 comes close to the timeout and
+ * requests succeed again soon after Kafka is back. */
+static const char *const http_producer_defaults[] = {
+    "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", NULL};
 
 const struct connector_plugin http_source_plugin = {
     .class_name = "io.connectd.http.HttpSourceConnector",

@@ -361,7 +361,7 @@ def test_kafka_unreachable_is_503_in_bounded_time_and_no_200_is_false(kafka, ing
         start = time.time()
         r = http_post(url + "/cow", json=[{"id": "lost-1"}, {"id": "lost-2"}])
         assert r.status_code == 503, r.text
-        assert time.time() - start < 10
+        assert time.time() - start < 8  # 3 s, plus at most ~1 s reconnect backoff, plus ASan
         assert r.headers["Retry-After"] == "1"
         lost = {"error_code": 50003, "error": "Local: Message timed out"}
         assert r.json() == {"offsets": [lost, lost]}
