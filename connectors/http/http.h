@@ -46,7 +46,8 @@ char *http_proxy_topic(const char *path, int *v3);
 
 /* REST Proxy's error_code for a record Kafka did not take: 50003 when retrying later may
  * succeed (Kafka unreachable, a timeout, a leader moving: the Java client's
- * RetriableException), 50002 otherwise (too large, unknown partition). */
+ * RetriableException), 40101 / 40301 when Kafka refused our credentials / the topic's ACLs,
+ * 50002 otherwise (too large, unknown partition). */
 int http_kafka_error_code(rd_kafka_resp_err_t err);
 
 /* Checks an http.paths spec; 0 or -1 with a message. */
