@@ -327,6 +327,12 @@ def test_a_record_kafka_refuses_is_listed_in_a_500_and_the_others_land_once(kafk
     assert r.status_code == 200, r.text
     assert r.json() == {"offsets": [{"partition": 0, "offset": 2}]}
     assert cow_ids(kafka.bootstrap) == ["a", "b", "c"]
+    # a v3 request holds one record: its failure is the whole reply
+    v3 = {"value": {"type": "JSON", "data": big}}
+    r = http_post(url + "/v3/clusters/local/topics/cow/records", json=v3)
+    assert r.status_code == 500
+    assert r.json() == {"error_code": 50002, "message": "Broker: Message size too large"}
+    assert cow_ids(kafka.bootstrap) == ["a", "b", "c"]
     assert ingest.worker.status("partial")["tasks"][0]["state"] == "RUNNING"
 
 
