@@ -406,3 +406,29 @@ def test_kafka_unreachable_is_503_in_bounded_time_and_no_200_is_false(kafka, ing
         acked.append(f"more-{k}")
     assert cow_ids(kafka.bootstrap) == acked
     assert ingest.worker.status("outage")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_mqtt_leaves_a_record_kafka_refuses_unacknowledged(kafka, worker_factory, mosquitto):
+    """The runtime reports a refused record only to connectors that take charge of it (HTTP
+    above). MQTT does not: its task fails without PUBACKing the message, so once the limit is
+    raised the broker redelivers it to the persistent session and it reaches Kafka."""
+    from test_mqtt_source import publish_all, source_config, wait_subscribed
+    w = worker_factory(kafka.bootstrap)
+    conf = source_config(mosquitto, "sensors", **{"mqtt.topics": "big/#",
+                                                  "producer.override.message.max.bytes": "1000"})
+    w.create("mq-big", conf)
+    w.wait_state("mq-big", "RUNNING")
+    wait_subscribed(w)
+    big = b"B" * 3000
+    publish_all(mosquitto, "big/a", [b"small", big])
+    st = w.wait_task_state("mq-big", "FAILED")
+    assert "Message size too large" in st["tasks"][0]["trace"]
+    assert big not in [m.value() for m in read_topic(kafka.bootstrap, "sensors")]
+
+    del conf["producer.override.message.max.bytes"]
+    assert w.put("/connectors/mq-big/config", conf).status_code == 200
+    got = harness.wait_until(
+        lambda: (lambda v: big in v and v)([m.value() for m in
+                                            read_topic(kafka.bootstrap, "sensors")]),
+        30, 0.5, "the refused message redelivered")
+    assert set(got) == {b"small", big}  # "small" may come twice (at least once)
