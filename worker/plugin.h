@@ -122,6 +122,20 @@ struct connector_plugin {
      * r->partition and r->offset hold where it was stored. Records dropped by a transform or
      * skipped under errors.tolerance=all are handed back too, with r->offset == -1. */
     void (*commit_record)(void *state, struct task_ctx *t, const struct cd_record *r);
+    /* Source, optional: Kafka will not have r (err is librdkafka's code, e.g.
+     * RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, or
+     * RD_KAFKA_RESP_ERR__MSG_TIMED_OUT while Kafka is unreachable); r->offset is -1. Called in
+     * the same order as commit_record. Return 0 when the connector took charge of the failure
+     * (it told its client the record was not stored): the task goes on and r's source offset
+     * counts as done. Return -1, or leave this NULL, and the task fails without handing r to
+     * commit_record, whatever errors.tolerance says: a connector that acknowledges upstream in
+     * commit_record (an MQTT PUBACK) never acknowledges a record Kafka does not have. */
+    int (*record_failed)(void *state, struct task_ctx *t, const struct cd_record *r,
+                         rd_kafka_resp_err_t err);
+    /* Source, optional: NULL-ended key, value pairs (librdkafka names) for the task's producer,
+     * e.g. a shorter message.timeout.ms for a connector whose clients wait for the answer.
+     * The worker's producer.<key> and the connector's producer.override.<key> win over them. */
+    const char *const *producer_defaults;
 
     /* Sink, optional: partitions assigned. The sink may set .offset of each element to the
      * offset it wants to start from (exactly-once sinks); RD_KAFKA_OFFSET_INVALID = committed. */

@@ -50,7 +50,7 @@ static void src_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     struct inflight *f = m->_private;
     f->acked = 1;
     f->r->partition = m->partition; /* commit_record sees where the record landed */
-    f->r->offset = m->offset;
+    f->r->offset = m->err ? -1 : m->offset;
     f->err = m->err;
 }
 
@@ -82,6 +82,20 @@ static void src_note_offset(struct src *s, const struct cd_record *r)
                             json_pack("[O O]", s->last_part, r->source_offset));
 }
 
+/* A record Kafka will not have. The connector's record_failed may take charge of it (an HTTP
+ * client is told); otherwise the task fails and the record is never handed to commit_record.
+ * Returns 0 when the task goes on. */
+static int src_record_failed(struct src *s, struct cd_record *r, rd_kafka_resp_err_t err)
+{
+    const struct connector_plugin *p = s->t->p;
+    if (p->record_failed && err != RD_KAFKA_RESP_ERR__FATAL &&
+        !p->record_failed(s->state, s->t, r, err))
+        return 0;
+    task_set_error(s->t, "failed to send record to topic %s: %s", r->topic, rd_kafka_err2str(err));
+    s->fatal = 1;
+    return -1;
+}
+
 /* Pops acknowledged records from the head of the FIFO. */
 static void src_drain_acked(struct src *s)
 {
@@ -89,9 +103,8 @@ static void src_drain_acked(struct src *s)
         struct inflight *f = s->head;
         struct cd_record *r = f->r;
         if (f->err && !s->fatal) {
-            task_set_error(s->t, "failed to send record to topic %s: %s", r->topic,
-                           rd_kafka_err2str(f->err));
-            s->fatal = 1;
+            if (!src_record_failed(s, r, f->err) && r->source_partition && r->source_offset)
+                src_note_offset(s, r);
         } else if (!f->err) {
             if (r->source_partition && r->source_offset)
                 src_note_offset(s, r);
@@ -220,11 +233,19 @@ static int src_produce(struct src *s, struct cd_record *r)
         if (!e)
             break;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || s->t->stop) {
-            task_set_error(s->t, "cannot produce to %s: %s", r->topic, rd_kafka_err2str(e));
             free(k);
             free(v);
             if (h)
                 rd_kafka_headers_destroy(h);
+            if (s->t->p->record_failed && e != RD_KAFKA_RESP_ERR__FATAL) {
+                /* refused at once (too large, unknown partition): reported in FIFO order */
+                f->acked = 1;
+                f->err = e;
+                r->offset = -1;
+                src_enqueue(s, f);
+                return 0;
+            }
+            task_set_error(s->t, "cannot produce to %s: %s", r->topic, rd_kafka_err2str(e));
             free(f);
             cd_record_free(r);
             return -1;
@@ -236,10 +257,18 @@ static int src_produce(struct src *s, struct cd_record *r)
     return 0;
 }
 
-/* Producer overrides: Kafka Connect's safe defaults, then the connector's producer.override.*. */
-static json_t *src_producer_overrides(json_t *conn_conf)
+/* Producer overrides: Kafka Connect's safe defaults and the plugin's producer_defaults (unless
+ * the worker sets producer.<key>), then the connector's producer.override.*. */
+static json_t *src_producer_overrides(const struct task_ctx *t, json_t *conn_conf)
 {
     json_t *o = json_pack("{ss ss}", "enable.idempotence", "true", "acks", "all");
+    const char *const *d = t->p->producer_defaults;
+    for (; d && d[0] && d[1]; d += 2) {
+        char wkey[256];
+        snprintf(wkey, sizeof(wkey), "producer.%s", d[0]);
+        if (!json_object_get(t->w->wconf, wkey))
+            json_object_set_new(o, d[0], json_string(d[1]));
+    }
     const char *k;
     json_t *v;
     json_object_foreach(conn_conf, k, v) if (!strncmp(k, "producer.override.", 18))
@@ -259,7 +288,7 @@ static int src_open(struct src *s)
         task_set_error(t, "%s", err);
         return -1;
     }
-    json_t *over = src_producer_overrides(t->conn_conf);
+    json_t *over = src_producer_overrides(t, t->conn_conf);
     rd_kafka_conf_t *conf = kafka_conf_new(t->w->wconf, "producer", over, err, sizeof(err));
     json_decref(over);
     if (!conf) {

@@ -138,6 +138,7 @@ struct rec_tag {
     struct hreq *req;
     int32_t partition;
     int64_t offset;
+    rd_kafka_resp_err_t err; /* why Kafka does not have the record (0 = it has, or dropped) */
 };
 
 struct hreq {
@@ -165,6 +166,10 @@ struct hsrc {
     struct hreq *qhead, *qtail; /* requests with records not yet polled */
     struct hreq *waiting;
     long inflight, max_inflight;
+    /* A record failed with a retriable error (Kafka unreachable) and none was acknowledged
+     * since: while records are in flight, new requests get 503 at once. */
+    int kafka_down;
+    rd_kafka_resp_err_t down_err;
     char *paths, *key_field, *split_field, *token, *cert_pem, *key_pem;
     size_t max_body;
     regex_t proxy_re;
@@ -314,8 +319,45 @@ static struct cd_record *item_record(struct hreq *q, struct http_item *it, int i
     return r;
 }
 
+/* 200 when Kafka has every record (or a transform dropped it); else 503 when every failure
+ * was retriable (Kafka unreachable: retrying the request later should work), 500 otherwise. */
+static unsigned offsets_status(const struct hreq *q)
+{
+    unsigned status = 200;
+    for (int i = 0; i < q->n; i++) {
+        if (!q->tags[i].err)
+            continue;
+        if (http_kafka_error_code(q->tags[i].err) != 50003)
+            return 500;
+        status = 503;
+    }
+    return status;
+}
+
+/* A record Kafka did not take: REST Proxy v2's {error_code, error}, with partition and offset
+ * null on the REST Proxy paths (as it answers them). */
+static json_t *record_error(const struct hreq *q, const struct rec_tag *g)
+{
+    json_t *o = json_pack("{s:i s:s}", "error_code", http_kafka_error_code(g->err), "error",
+                          rd_kafka_err2str(g->err));
+    if (q->proxy) {
+        json_object_set_new(o, "partition", json_null());
+        json_object_set_new(o, "offset", json_null());
+    }
+    return o;
+}
+
 static enum MHD_Result reply_offsets(struct hreq *q)
 {
+    unsigned status = offsets_status(q);
+    const char *retry = status == 503 ? "1" : NULL;
+    if (q->v3 && q->tags[0].err) {
+        struct rec_tag *g = &q->tags[0];
+        return reply_json(q->conn, status,
+                          json_pack("{s:i s:s}", "error_code", http_kafka_error_code(g->err),
+                                    "message", rd_kafka_err2str(g->err)),
+                          retry);
+    }
     if (q->v3) {
         struct rec_tag *g = &q->tags[0];
         return reply_json(q->conn, 200,
@@ -327,6 +369,10 @@ static enum MHD_Result reply_offsets(struct hreq *q)
     json_t *offs = json_array();
     for (int i = 0; i < q->n; i++) {
         struct rec_tag *g = &q->tags[i];
+        if (g->err) {
+            json_array_append_new(offs, record_error(q, g));
+            continue;
+        }
         /* -1: the record was dropped by a transform (or tolerated), so it has no offset */
         json_t *o = g->offset < 0 ? json_pack("{s:n s:n}", "partition", "offset")
                                   : json_pack("{s:i s:I}", "partition", (int)g->partition,
@@ -342,7 +388,7 @@ static enum MHD_Result reply_offsets(struct hreq *q)
         json_object_set_new(b, "key_schema_id", json_null());
         json_object_set_new(b, "value_schema_id", json_null());
     }
-    return reply_json(q->conn, 200, b, NULL);
+    return reply_json(q->conn, status, b, retry);
 }
 
 /* The body is complete: parse it, queue its records and suspend until Kafka has them. */
@@ -368,9 +414,17 @@ static enum MHD_Result hreq_submit(struct hsrc *s, struct hreq *q)
     }
     pthread_mutex_lock(&s->mu);
     int full = s->inflight > 0 && s->inflight + n > s->max_inflight;
+    /* Kafka looks unreachable and a request already probes it: do not pile up more. */
+    int down = s->kafka_down && s->inflight > 0;
+    rd_kafka_resp_err_t down_err = s->down_err;
     pthread_mutex_unlock(&s->mu);
-    if (full) {
+    if (full || down) {
         http_items_free(items, n);
+        if (down) {
+            snprintf(err, sizeof(err), "Kafka is unreachable (%s); retry later",
+                     rd_kafka_err2str(down_err));
+            return reply_error(q->conn, 503, err);
+        }
         return reply_error(q->conn, 429, "too many records waiting for Kafka; retry later");
     }
     q->recs = calloc((size_t)n, sizeof(*q->recs));
@@ -473,15 +527,23 @@ static int http_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
     return n;
 }
 
-static void http_commit(void *state, struct task_ctx *t, const struct cd_record *r)
+/* One record of a request is settled: in Kafka, dropped, or failed with err. When it is the
+ * request's last, the connection is resumed and answered. */
+static void record_done(struct hsrc *s, const struct cd_record *r, rd_kafka_resp_err_t err)
 {
-    struct hsrc *s = state;
     struct rec_tag *g = r->opaque;
     struct MHD_Connection *resume = NULL;
     pthread_mutex_lock(&s->mu);
     struct hreq *q = g->req;
     g->partition = r->partition;
     g->offset = r->offset;
+    g->err = err;
+    if (err && http_kafka_error_code(err) == 50003) {
+        s->kafka_down = 1;
+        s->down_err = err;
+    } else if (r->offset >= 0) {
+        s->kafka_down = 0;
+    }
     s->inflight--;
     if (++q->ndone == q->n && q->state == RS_WAIT) {
         q->state = RS_DONE;
@@ -495,6 +557,21 @@ static void http_commit(void *state, struct task_ctx *t, const struct cd_record 
     /* Outside our lock: the connection stays suspended (so alive) until this call. */
     if (resume)
         MHD_resume_connection(resume);
+}
+
+static void http_commit(void *state, struct task_ctx *t, const struct cd_record *r)
+{
+    record_done(state, r, RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+/* Kafka will not have r: its request's reply says so (500/503) instead of failing the task. */
+static int http_record_failed(void *state, struct task_ctx *t, const struct cd_record *r,
+                              rd_kafka_resp_err_t err)
+{
+    task_log(t, LOG_DEBUG, "a record for topic %s was not stored: %s", r->topic,
+             rd_kafka_err2str(err));
+    record_done(state, r, err);
+    return 0;
 }
 
 static char *read_file(const char *path, char *err, size_t errlen)
@@ -659,6 +736,14 @@ static void http_stop(void *state, struct task_ctx *t)
 
 static const char *const http_aliases[] = {"HttpSourceConnector", "HttpSource", NULL};
 
+/* Clients wait for the answer: a request whose records Kafka cannot take gets its 503 within
+ * about 30 s (librdkafka's default is 300 s; producer.override.message.timeout.ms changes
+ * it). librdkafka notices timed-out records when the broker thread wakes for a reconnect, so
+ * the reconnect backoff is capped at 1 s (default 10 s): the 503 comes close to the timeout and
+ * requests succeed again soon after Kafka is back. */
+static const char *const http_producer_defaults[] = {
+    "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", NULL};
+
 const struct connector_plugin http_source_plugin = {
     .class_name = "io.connectd.http.HttpSourceConnector",
     .aliases = http_aliases,
@@ -670,4 +755,6 @@ const struct connector_plugin http_source_plugin = {
     .task_stop = http_stop,
     .poll = http_poll,
     .commit_record = http_commit,
+    .record_failed = http_record_failed,
+    .producer_defaults = http_producer_defaults,
 };

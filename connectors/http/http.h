@@ -4,6 +4,7 @@
 #define CD_HTTP_H
 
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
 enum http_kind {
@@ -42,6 +43,12 @@ char *http_route_topic(const char *paths_spec, const char *path);
 /* The topic of a REST Proxy path: /topics/{t} (v2) or /v3/clusters/{c}/topics/{t}/records
  * (v3, *v3 = 1). Returns a malloc'd topic or NULL when path is neither. */
 char *http_proxy_topic(const char *path, int *v3);
+
+/* REST Proxy's error_code for a record Kafka did not take: 50003 when retrying later may
+ * succeed (Kafka unreachable, a timeout, a leader moving: the Java client's
+ * RetriableException), 40101 / 40301 when Kafka refused our credentials / the topic's ACLs,
+ * 50002 otherwise (too large, unknown partition). */
+int http_kafka_error_code(rd_kafka_resp_err_t err);
 
 /* Checks an http.paths spec; 0 or -1 with a message. */
 int http_paths_check(const char *spec, char *err, size_t errlen);

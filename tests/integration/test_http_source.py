@@ -305,3 +305,130 @@ def test_a_thousand_slow_clients_at_once(kafka, ingest):
         statuses.append(reply.split(b" ", 2)[1])
     assert statuses == [b"200"] * 1000
     assert high_watermark(kafka.bootstrap, "cow") == 1001
+
+
+def cow_ids(bootstrap):
+    return [json.loads(m.value())["id"] for m in read_topic(bootstrap, "cow")]
+
+
+def test_a_record_kafka_refuses_is_listed_in_a_500_and_the_others_land_once(kafka, ingest):
+    """librdkafka refuses a record above message.max.bytes (1,000,000 by default): the reply
+    is 500 with that record's error in its place and the others' offsets; the task goes on."""
+    url = ingest("partial", **{"http.paths": "/cow=cow"})
+    big = {"id": "big", "pad": "x" * 1_100_000}
+    r = http_post(url + "/cow", json=[{"id": "a"}, big, {"id": "b"}])
+    assert r.status_code == 500, r.text[:300]
+    assert "Retry-After" not in r.headers
+    assert r.json() == {"offsets": [
+        {"partition": 0, "offset": 0},
+        {"error_code": 50002, "error": "Broker: Message size too large"},
+        {"partition": 0, "offset": 1}]}
+    r = http_post(url + "/cow", json={"id": "c"})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"offsets": [{"partition": 0, "offset": 2}]}
+    assert cow_ids(kafka.bootstrap) == ["a", "b", "c"]
+    # a v3 request holds one record: its failure is the whole reply
+    v3 = {"value": {"type": "JSON", "data": big}}
+    r = http_post(url + "/v3/clusters/local/topics/cow/records", json=v3)
+    assert r.status_code == 500
+    assert r.json() == {"error_code": 50002, "message": "Broker: Message size too large"}
+    assert cow_ids(kafka.bootstrap) == ["a", "b", "c"]
+    assert ingest.worker.status("partial")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_rest_proxy_v2_unknown_partition_is_a_per_record_error(kafka, ingest):
+    url = ingest("proxy-partial", **{"http.proxy.topics.regex": "proxied"})
+    body = {"records": [{"value": {"n": 1}}, {"value": {"n": 2}, "partition": 7},
+                        {"value": {"n": 3}, "partition": 0}]}
+    r = http_post(url + "/topics/proxied", data=json.dumps(body),
+                  headers={"Content-Type": "application/vnd.kafka.json.v2+json"})
+    assert r.status_code == 500, r.text
+    assert r.json() == {"offsets": [
+        {"partition": 0, "offset": 0, "error_code": None, "error": None},
+        {"partition": None, "offset": None, "error_code": 50002,
+         "error": "Local: Unknown partition"},
+        {"partition": 0, "offset": 1, "error_code": None, "error": None}],
+        "key_schema_id": None, "value_schema_id": None}
+    assert [m.value() for m in read_topic(kafka.bootstrap, "proxied")] == [b'{"n":1}',
+                                                                          b'{"n":3}']
+
+
+def test_kafka_unreachable_is_503_in_bounded_time_and_no_200_is_false(kafka, ingest):
+    """The broker goes down: a request gets 503 with Retry-After once the producer gives up on
+    its records (producer.override.message.timeout.ms, 30 s by default for this connector),
+    requests arriving meanwhile get 503 at once; after the broker is back requests succeed,
+    and Kafka holds exactly the records answered with 200."""
+    url = ingest("outage", **{"http.paths": "/cow=cow",
+                              "producer.override.message.timeout.ms": "3000"})
+    assert http_post(url + "/cow", json={"id": "before"}).status_code == 200
+    acked = ["before"]
+    assert kafka.command("broker-down 1").startswith("ok")
+    try:
+        start = time.time()
+        r = http_post(url + "/cow", json=[{"id": "lost-1"}, {"id": "lost-2"}])
+        assert r.status_code == 503, r.text
+        assert time.time() - start < 8  # 3 s, plus at most ~1 s reconnect backoff, plus ASan
+        assert r.headers["Retry-After"] == "1"
+        lost = {"error_code": 50003, "error": "Local: Message timed out"}
+        assert r.json() == {"offsets": [lost, lost]}
+
+        probe = {}
+        t = threading.Thread(target=lambda: probe.update(
+            r=http_post(url + "/cow", json={"id": "probe"})))
+        t.start()
+        time.sleep(0.5)  # the probe's record now waits for Kafka
+        start = time.time()
+        r = http_post(url + "/cow", json={"id": "meanwhile"})
+        assert r.status_code == 503
+        assert time.time() - start < 1
+        assert r.headers["Retry-After"] == "1"
+        assert r.json() == {"error_code": 50301, "message":
+                            "Kafka is unreachable (Local: Message timed out); retry later"}
+        t.join()
+        assert probe["r"].status_code == 503
+        assert probe["r"].json() == {"offsets": [lost]}
+    finally:
+        kafka.command("broker-up 1")
+
+    # librdkafka reconnects with backoff; until then the answer stays 503, never a false 200
+    deadline, i = time.time() + 20, 0
+    while True:
+        r = http_post(url + "/cow", json={"id": f"after-{i}"})
+        if r.status_code == 200:
+            acked.append(f"after-{i}")
+            break
+        assert r.status_code == 503, r.text
+        assert time.time() < deadline, "requests still fail after the broker came back"
+        i += 1
+        time.sleep(0.2)
+    for k in range(3):
+        assert http_post(url + "/cow", json={"id": f"more-{k}"}).status_code == 200
+        acked.append(f"more-{k}")
+    assert cow_ids(kafka.bootstrap) == acked
+    assert ingest.worker.status("outage")["tasks"][0]["state"] == "RUNNING"
+
+
+def test_mqtt_leaves_a_record_kafka_refuses_unacknowledged(kafka, worker_factory, mosquitto):
+    """The runtime reports a refused record only to connectors that take charge of it (HTTP
+    above). MQTT does not: its task fails without PUBACKing the message, so once the limit is
+    raised the broker redelivers it to the persistent session and it reaches Kafka."""
+    from test_mqtt_source import publish_all, source_config, wait_subscribed
+    w = worker_factory(kafka.bootstrap)
+    conf = source_config(mosquitto, "sensors", **{"mqtt.topics": "big/#",
+                                                  "producer.override.message.max.bytes": "1000"})
+    w.create("mq-big", conf)
+    w.wait_state("mq-big", "RUNNING")
+    wait_subscribed(w)
+    big = b"B" * 3000
+    publish_all(mosquitto, "big/a", [b"small", big])
+    st = w.wait_task_state("mq-big", "FAILED")
+    assert "Message size too large" in st["tasks"][0]["trace"]
+    assert big not in [m.value() for m in read_topic(kafka.bootstrap, "sensors")]
+
+    del conf["producer.override.message.max.bytes"]
+    assert w.put("/connectors/mq-big/config", conf).status_code == 200
+    got = harness.wait_until(
+        lambda: (lambda v: big in v and v)([m.value() for m in
+                                            read_topic(kafka.bootstrap, "sensors")]),
+        30, 0.5, "the refused message redelivered")
+    assert set(got) == {b"small", big}  # "small" may come twice (at least once)

@@ -208,6 +208,21 @@ static void proxy_paths(void **st)
     assert_null(http_proxy_topic("/v3/clusters/abc/topics/readings", &v3));
 }
 
+static void kafka_errors_map_to_rest_proxy_codes(void **st)
+{
+    (void)st;
+    /* retriable: Kafka unreachable or busy, the same request may work later */
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT), 50003);
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR__TRANSPORT), 50003);
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS), 50003);
+    /* not retriable: the record itself is the problem */
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE), 50002);
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION), 50002);
+    /* Kafka refused the worker's credentials or the topic's ACLs: REST Proxy's own codes */
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED), 40301);
+    assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED), 40101);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +238,7 @@ int main(void)
         cmocka_unit_test(content_types_by_endpoint),
         cmocka_unit_test(paths_route_to_topics),
         cmocka_unit_test(proxy_paths),
+        cmocka_unit_test(kafka_errors_map_to_rest_proxy_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
