@@ -84,6 +84,11 @@ static void scalar_types_and_record_timestamp(void **st)
                 "vitals f=72.5,g=0.1,h=3,i=-7i,b=true,s=\"x\" 1000000000");
     /* no Kafka timestamp: InfluxDB stamps the point itself */
     ASSERT_LINE(&m, "{\"f\":1}", -1, "vitals f=1i");
+    ASSERT_LINE(&m, "{\"a\":9223372036854775807,\"b\":-9223372036854775808,\"c\":0,\"d\":-10}",
+                -1, "vitals a=9223372036854775807i,b=-9223372036854775808i,c=0i,d=-10i");
+    static const char *const tag[] = {"t", NULL};
+    struct influx_map tagged = {NULL, tag, 1, NULL};
+    ASSERT_LINE(&tagged, "{\"t\":-42,\"f\":1}", 7, "vitals,t=-42 f=1i 7000000");
 }
 
 static void nested_objects_flatten_and_nulls_are_skipped(void **st)
