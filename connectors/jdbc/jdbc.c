@@ -295,6 +295,9 @@ static void jdbc_disconnect(struct jdbc_task *j)
         t->loaded = 0;
     j->be->disconnect(j);
     j->db = NULL;
+    /* a COMMIT whose reply was lost with the connection may have landed: the stored offsets,
+     * re-read after reconnecting, tell which records are in */
+    j->eos_loaded = 0;
 }
 
 static void table_free(struct jdbc_table *t)

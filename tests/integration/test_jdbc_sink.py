@@ -547,3 +547,40 @@ def test_postgres_down_20s_mid_stream_loses_nothing_and_never_fails(postgres, de
               timeout=60)
     states.add(w.status("outage")["tasks"][0]["state"])
     assert states == {"RUNNING"}
+
+
+def test_mariadb_down_mid_stream_exactly_once_loses_nothing_duplicates_nothing(
+        mariadb, dev_kafka, worker_factory):
+    db = DB("mariadb", mariadb)
+    w = worker_factory(dev_kafka.bootstrap)
+    one_partition(dev_kafka, "myoutage")
+    sink(w, db, "myoutage", "myoutage", auto_create=True, exactly_once_enabled=True,
+         retry_backoff_ms=500, max_retries=20, connection_attempts=1,
+         connection_backoff_ms=200, errors_retry_delay_max_ms=2000)
+    n = 6000
+    prod = _producer_thread(dev_kafka.bootstrap, "myoutage", n, rate_per_batch=100, pause=0.05)
+
+    def count():
+        return (db.rows("SELECT count(*) FROM myoutage") or [(0,)])[0][0]
+    harness.wait_until(lambda: count() > 0, 30, 0.1, "progress")
+    before = count()
+    mariadb.stop()
+    states = set()
+    end = time.time() + 10
+    while time.time() < end:
+        states.add(w.status("myoutage")["tasks"][0]["state"])
+        time.sleep(0.5)
+    mariadb.start()
+    prod.join(60)
+    try:
+        wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM myoutage",
+                  [(n, n, 0, n - 1)], timeout=60)
+    except AssertionError:
+        print(w.status("myoutage"), w.logs()[-20000:])
+        raise
+    states.add(w.status("myoutage")["tasks"][0]["state"])
+    assert states == {"RUNNING"}
+    assert before < n, "the stream ended before the outage"
+    assert "attempt" in w.logs()  # the outage was noticed and retried
+    assert db.rows("SELECT next_offset FROM connectd_offsets WHERE connector = 'myoutage'") == \
+        [(n,)]
