@@ -246,6 +246,12 @@ int jdbc_chunk_max(const struct jdbc_task *j, const struct jdbc_seg *sg, int loc
     return max < 1 ? 1 : max;
 }
 
+void jdbc_err_scrub(struct jdbc_task *j)
+{
+    jdbc_scrub(j->err, sizeof(j->err), j->password);
+    jdbc_scrub(j->err, sizeof(j->err), j->url.password);
+}
+
 /* Connects when not connected, trying connection.attempts times. */
 static int jdbc_ensure_conn(struct jdbc_task *j)
 {
@@ -259,10 +265,10 @@ static int jdbc_ensure_conn(struct jdbc_task *j)
             break;
         rc = j->be->connect(j);
         if (rc == JDBC_OK) {
-            task_log(j->t, LOG_INFO, "connected to %s %s:%d/%s",
+            char where[512];
+            task_log(j->t, LOG_INFO, "connected to %s at %s",
                      j->url.dialect == JDBC_PG ? "Postgres" : "MySQL",
-                     j->url.host ? j->url.host : "localhost", j->url.port,
-                     j->url.db ? j->url.db : "");
+                     jdbc_url_target(&j->url, where, sizeof(where)));
             return rc;
         }
         task_log(j->t, LOG_WARN, "connection attempt %d failed: %s", a + 1, j->err);
@@ -289,6 +295,9 @@ static void jdbc_disconnect(struct jdbc_task *j)
         t->loaded = 0;
     j->be->disconnect(j);
     j->db = NULL;
+    /* a COMMIT whose reply was lost with the connection may have landed: the stored offsets,
+     * re-read after reconnecting, tell which records are in */
+    j->eos_loaded = 0;
 }
 
 static void table_free(struct jdbc_table *t)
@@ -779,9 +788,11 @@ static int jdbc_start(struct task_ctx *t, json_t *conf, void **state)
     j->eos = rd_kafka_topic_partition_list_new(8);
     j->pending = rd_kafka_topic_partition_list_new(8);
     *state = j;
-    task_log(t, LOG_INFO, "JDBC sink: %s, insert.mode=%s, pk.mode=%s, exactly.once=%s",
-             j->url.dialect == JDBC_PG ? "Postgres" : "MySQL", insert_modes[c->insert_mode],
-             pk_modes[c->pk_mode], c->eos ? "true" : "false");
+    char *shown = jdbc_url_redact(cfg_get_str(conf, jdbc_defs, "connection.url"));
+    task_log(t, LOG_INFO, "JDBC sink: %s (%s), insert.mode=%s, pk.mode=%s, exactly.once=%s",
+             j->url.dialect == JDBC_PG ? "Postgres" : "MySQL", shown ? shown : "?",
+             insert_modes[c->insert_mode], pk_modes[c->pk_mode], c->eos ? "true" : "false");
+    free(shown);
     /* connect now to report a wrong URL early; failures are retried by put */
     if (j->be->connect(j))
         task_log(t, LOG_WARN, "database not reachable yet: %s", j->err);

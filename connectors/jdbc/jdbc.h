@@ -68,6 +68,17 @@ struct jdbc_url {
 int jdbc_url_parse(const char *url, struct jdbc_url *out, char *err, size_t errlen);
 void jdbc_url_free(struct jdbc_url *u);
 const char *jdbc_url_param(const struct jdbc_url *u, const char *key); /* case-insensitive */
+/* Copy of url fit for logs and messages: the userinfo password becomes **** (u:****@h) and
+ * so does the value of every key=value pair whose key holds "password" (password=,
+ * sslpassword=, Connector/J's password1= and (password=...) address form). Works on text that
+ * does not parse too. Caller frees; NULL when out of memory. */
+char *jdbc_url_redact(const char *url);
+/* Replaces every occurrence of secret in msg (NUL-terminated, in a buffer of cap bytes) by ****,
+ * for messages of a database client that may echo what it was given. Secrets shorter than 3
+ * characters are left alone: masking every "a" would only garble the message. */
+void jdbc_scrub(char *msg, size_t cap, const char *secret);
+/* "host:port/db" of u with the defaults spelled out, into buf; returns buf. */
+const char *jdbc_url_target(const struct jdbc_url *u, char *buf, size_t len);
 
 /* ---- growable byte buffer ---- */
 struct jdbc_buf {
@@ -274,6 +285,10 @@ struct jdbc_task {
     int failures;                             /* consecutive retriable failures */
     char err[1536];
 };
+
+/* Masks the password in j->err: a backend calls it after copying a database client's message
+ * there, as a client may echo the connection parameters it was given. */
+void jdbc_err_scrub(struct jdbc_task *j);
 
 #define JDBC_OFFSETS_TABLE "connectd_offsets"
 /* The chunk of a multi-row statement: max when at least max rows are left, else the largest

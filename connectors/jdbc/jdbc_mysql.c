@@ -70,6 +70,7 @@ static int my_fail(struct jdbc_task *j, unsigned e, const char *msg, const char 
 {
     snprintf(j->err, sizeof(j->err), "%s%s%s (error %u)", what ? what : "", what ? ": " : "",
              msg, e);
+    jdbc_err_scrub(j);
     return my_classify(e);
 }
 
@@ -135,8 +136,10 @@ static int my_connect(struct jdbc_task *j)
     if (!mysql_real_connect(m, u->host ? u->host : "localhost", *j->user ? j->user : NULL,
                             *j->password ? j->password : NULL, u->db, (unsigned)u->port, sock,
                             CLIENT_FOUND_ROWS)) {
-        snprintf(j->err, sizeof(j->err), "cannot connect to MySQL: %s (error %u)",
-                 mysql_error(m), mysql_errno(m));
+        char where[512];
+        snprintf(j->err, sizeof(j->err), "cannot connect to MySQL at %s: %s (error %u)",
+                 jdbc_url_target(u, where, sizeof(where)), mysql_error(m), mysql_errno(m));
+        jdbc_err_scrub(j);
         int rc = my_classify(mysql_errno(m));
         mysql_close(m);
         return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;

@@ -46,6 +46,7 @@ static int pg_fail(struct jdbc_task *j, PGresult *r, const char *what)
     size_t n = strlen(j->err);
     while (n && (j->err[n - 1] == '\n' || j->err[n - 1] == ' '))
         j->err[--n] = 0;
+    jdbc_err_scrub(j);
     if (PQstatus(s->c) == CONNECTION_BAD || !st)
         return JDBC_E_CONN;
     if (!strncmp(st, "08", 2) || !strncmp(st, "57P", 3) || !strncmp(st, "53", 2) ||
@@ -139,11 +140,13 @@ static int pg_connect(struct jdbc_task *j)
     PGconn *c = PQconnectdbParams(keys, vals, 0);
     PQconninfoFree(defs);
     if (!c || PQstatus(c) != CONNECTION_OK) {
-        snprintf(j->err, sizeof(j->err), "cannot connect to Postgres: %s",
-                 c ? PQerrorMessage(c) : "out of memory");
+        char where[512];
+        snprintf(j->err, sizeof(j->err), "cannot connect to Postgres at %s: %s",
+                 jdbc_url_target(u, where, sizeof(where)), c ? PQerrorMessage(c) : "out of memory");
         size_t l = strlen(j->err);
         while (l && j->err[l - 1] == '\n')
             j->err[--l] = 0;
+        jdbc_err_scrub(j);
         PQfinish(c);
         return JDBC_E_CONN;
     }

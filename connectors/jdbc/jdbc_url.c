@@ -198,3 +198,94 @@ void jdbc_url_free(struct jdbc_url *u)
     free(u->vals);
     memset(u, 0, sizeof(*u));
 }
+
+/* Appends s[0..n) to b, masking the value of each key=value pair whose key holds "password".
+ * A key starts after one of ?&;( or a blank; a value ends at one of &;) or a blank. */
+static int redact_params(struct jdbc_buf *b, const char *s, size_t n)
+{
+    size_t key = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr("?&;( \t", s[i]))
+            key = i + 1;
+        if (s[i] != '=') {
+            if (jdbc_buf_add(b, s + i, 1))
+                return -1;
+            continue;
+        }
+        int secret = 0;
+        for (size_t k = key; k + 8 <= i && !secret; k++)
+            secret = !strncasecmp(s + k, "password", 8);
+        if (jdbc_buf_add(b, "=", 1))
+            return -1;
+        if (!secret)
+            continue;
+        size_t v = i + 1;
+        while (v < n && !strchr("&;) \t", s[v]))
+            v++;
+        if (v > i + 1 && jdbc_buf_str(b, "****"))
+            return -1;
+        i = v - 1;
+    }
+    return 0;
+}
+
+char *jdbc_url_redact(const char *url)
+{
+    struct jdbc_buf b = {0};
+    if (!url)
+        url = "";
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    /* userinfo as jdbc_url_parse sees it: up to the last '@' of the authority */
+    size_t alen = strcspn(p, "/?");
+    const char *at = NULL, *colon = NULL;
+    for (const char *c = p; c < p + alen; c++)
+        if (*c == '@')
+            at = c;
+    if (at)
+        colon = memchr(p, ':', (size_t)(at - p));
+    if (colon) {
+        if (redact_params(&b, url, (size_t)(colon + 1 - url)) || jdbc_buf_str(&b, "****"))
+            goto oom;
+        url = at;
+    }
+    if (redact_params(&b, url, strlen(url)) || jdbc_buf_add(&b, "", 1))
+        goto oom;
+    return b.p;
+oom:
+    jdbc_buf_free(&b);
+    return NULL;
+}
+
+void jdbc_scrub(char *msg, size_t cap, const char *secret)
+{
+    size_t sl = secret ? strlen(secret) : 0;
+    if (sl < 3 || !msg || !cap)
+        return;
+    char *hit;
+    size_t from = 0;
+    while ((hit = strstr(msg + from, secret))) {
+        size_t at = (size_t)(hit - msg), len = strlen(msg);
+        size_t tail = len - at - sl; /* bytes after the secret */
+        size_t keep = tail;
+        if (at + 4 + keep >= cap) /* does not fit: cut the end */
+            keep = cap > at + 5 ? cap - at - 5 : 0;
+        if (at + 4 >= cap) {
+            msg[at] = 0; /* not even **** fits */
+            return;
+        }
+        memmove(msg + at + 4, hit + sl, keep);
+        memcpy(msg + at, "****", 4);
+        msg[at + 4 + keep] = 0;
+        from = at + 4;
+    }
+}
+
+const char *jdbc_url_target(const struct jdbc_url *u, char *buf, size_t len)
+{
+    int port = u->port ? u->port : u->dialect == JDBC_PG ? 5432 : 3306;
+    const char *h = u->host ? u->host : "localhost";
+    snprintf(buf, len, "%s%s%s:%d/%s", strchr(h, ':') ? "[" : "", h, strchr(h, ':') ? "]" : "",
+             port, u->db ? u->db : "");
+    return buf;
+}

@@ -1,6 +1,7 @@
 /* sf_client.c — see sf_client.h. Snowflake's clients use a 59-minute JWT and renew it at
  * 54; the scoped token's lifetime is undocumented, so it is renewed well before an hour and
- * on any 401. */
+ * on any 401. The lifetime is configurable (snowflake.jwt.lifetime.seconds), the renewal
+ * points scale with it. */
 #include "sf_client.h"
 
 #include <stdio.h>
@@ -10,15 +11,23 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define JWT_LIFETIME_S 3540
-#define JWT_RENEW_S 3240
-#define SCOPED_RENEW_S 2700
 #define MAX_ATTEMPTS 9
 #define TOKEN_GRANT "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
-static int64_t now_s(void)
+/* Wall clock: JWT iat/exp are wall-clock times. */
+static int64_t now_ms(void)
 {
-    return (int64_t)time(NULL);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sf_token_schedule(int lifetime_s, int64_t *jwt_renew_ms, int64_t *scoped_renew_ms)
+{
+    if (lifetime_s < 1)
+        lifetime_s = SF_JWT_LIFETIME_S;
+    *jwt_renew_ms = (int64_t)lifetime_s * 1000 * 54 / 59;
+    *scoped_renew_ms = (int64_t)lifetime_s * 1000 * 45 / 59;
 }
 
 int sf_client_init(struct sf_client *c, struct task_ctx *t, const struct sf_url *url,
@@ -31,6 +40,7 @@ int sf_client_init(struct sf_client *c, struct task_ctx *t, const struct sf_url 
     snprintf(c->user, sizeof(c->user), "%s", user);
     snprintf(c->role, sizeof(c->role), "%s", role ? role : "");
     c->key = key;
+    c->jwt_lifetime_s = SF_JWT_LIFETIME_S;
     if (sf_key_fingerprint(key, c->fp, sizeof(c->fp)))
         return -1;
     c->curl = curl_easy_init();
@@ -223,15 +233,16 @@ static void slist_free_secret(struct curl_slist *h)
 
 static int renew_jwt(struct sf_client *c)
 {
-    int64_t now = now_s();
-    char *tok = sf_jwt_build(c->key, c->account, c->user, c->fp, now, now + JWT_LIFETIME_S);
+    int64_t iat = now_ms() / 1000, jwt_ms, scoped_ms;
+    sf_token_schedule(c->jwt_lifetime_s, &jwt_ms, &scoped_ms);
+    char *tok = sf_jwt_build(c->key, c->account, c->user, c->fp, iat, iat + c->jwt_lifetime_s);
     if (!tok) {
         snprintf(c->err, sizeof(c->err), "signing the key-pair JWT failed");
         return -1;
     }
     secret_free(&c->jwt);
     c->jwt = tok;
-    c->jwt_renew_at = now + JWT_RENEW_S;
+    c->jwt_renew_at = iat * 1000 + jwt_ms; /* from the truncated iat: never late */
     return 0;
 }
 
@@ -298,7 +309,9 @@ static int renew_scoped(struct sf_client *c, long *status)
     if (tok && *tok) {
         secret_free(&c->scoped);
         c->scoped = strndup(tok, strcspn(tok, " \r\n"));
-        c->scoped_renew_at = now_s() + SCOPED_RENEW_S;
+        int64_t jwt_ms, scoped_ms;
+        sf_token_schedule(c->jwt_lifetime_s, &jwt_ms, &scoped_ms);
+        c->scoped_renew_at = now_ms() + scoped_ms;
         rc = 0;
     } else
         snprintf(c->err, sizeof(c->err), "scoped-token exchange returned no token");
@@ -313,11 +326,11 @@ out:
 int sf_client_auth(struct sf_client *c, int force, long *status)
 {
     *status = 0;
-    if ((force || !c->jwt || now_s() >= c->jwt_renew_at) && renew_jwt(c))
+    if ((force || !c->jwt || now_ms() >= c->jwt_renew_at) && renew_jwt(c))
         return -1;
     if (!c->ingest_host[0] && discover_host(c, status))
         return -1;
-    if ((force || !c->scoped || now_s() >= c->scoped_renew_at) && renew_scoped(c, status))
+    if ((force || !c->scoped || now_ms() >= c->scoped_renew_at) && renew_scoped(c, status))
         return -1;
     return 0;
 }
@@ -325,7 +338,7 @@ int sf_client_auth(struct sf_client *c, int force, long *status)
 static const char *plane_token(struct sf_client *c, enum sf_plane plane, long *status)
 {
     if (plane == SF_CONTROL) {
-        if ((!c->jwt || now_s() >= c->jwt_renew_at) && renew_jwt(c))
+        if ((!c->jwt || now_ms() >= c->jwt_renew_at) && renew_jwt(c))
             return NULL;
         return c->jwt;
     }

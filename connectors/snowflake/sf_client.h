@@ -18,10 +18,11 @@ struct sf_client {
     char account[256], user[256], role[256];
     char fp[64];
     EVP_PKEY *key;          /* owned */
+    int jwt_lifetime_s;     /* exp - iat of the JWTs we sign; SF_JWT_LIFETIME_S by default */
     char *jwt;              /* never logged */
-    int64_t jwt_renew_at;   /* seconds */
+    int64_t jwt_renew_at;   /* ms since the epoch */
     char *scoped;           /* never logged */
-    int64_t scoped_renew_at;
+    int64_t scoped_renew_at; /* ms since the epoch */
     char ingest_host[300];  /* host[:port] from hostname discovery, "" until known */
     char err[1024];         /* last failure, readable, no secrets */
 };
@@ -31,6 +32,14 @@ struct sf_resp {
     char *body; /* NUL-terminated, malloc'd */
     size_t len;
 };
+
+/* Snowflake's own clients sign 59-minute JWTs and renew them at 54 minutes. */
+#define SF_JWT_LIFETIME_S 3540
+
+/* When to renew, in ms after issue, for JWTs of lifetime_s seconds: the JWT at 54/59 of its
+ * lifetime (54 minutes for 59) and the scoped token at 45/59 (45 minutes), since the scoped
+ * token's lifetime is undocumented (one client assumes 55 minutes). */
+void sf_token_schedule(int lifetime_s, int64_t *jwt_renew_ms, int64_t *scoped_renew_ms);
 
 /* Takes ownership of key. Returns 0 or -1 (curl init failed). */
 int sf_client_init(struct sf_client *c, struct task_ctx *t, const struct sf_url *url,

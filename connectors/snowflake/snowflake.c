@@ -28,6 +28,16 @@
 
 static const char *const methods[] = {"SNOWPIPE_STREAMING", NULL};
 
+static int check_jwt_lifetime(const char *v, char *err, size_t errlen)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v && !*end && n >= 5 && n <= 3600)
+        return 0;
+    snprintf(err, errlen, "must be a number of seconds from 5 to 3600");
+    return -1;
+}
+
 static const struct cfg_def sf_defs[] = {
     {"snowflake.url.name", CFG_STRING, NULL, 1, CFG_HIGH,
      "Snowflake account URL: acct.snowflakecomputing.com, with or without https:// and :443; "
@@ -65,6 +75,10 @@ static const struct cfg_def sf_defs[] = {
     {"buffer.size.bytes", CFG_LONG, "20000000", 0, CFG_LOW,
      "Bytes of rows buffered per partition before they are sent (a request carries at most "
      "4 MB).", "Connector Config", 0, NULL, NULL},
+    {"snowflake.jwt.lifetime.seconds", CFG_INT, "3540", 0, CFG_LOW,
+     "Lifetime of the key-pair JWTs the sink signs (Snowflake accepts at most 3600). The JWT "
+     "is renewed after 54/59 of it and the scoped ingest token after 45/59 of it, and both "
+     "on any 401.", "Snowflake Login Info", 0, NULL, check_jwt_lifetime},
     {"snowflake.enable.schematization", CFG_BOOLEAN, "false", 0, CFG_LOW,
      "true: one column per top-level field of the value (added when new) plus "
      "RECORD_METADATA; false: RECORD_METADATA and RECORD_CONTENT VARIANT columns.",
@@ -835,6 +849,8 @@ static int sf_start(struct task_ctx *t, json_t *conf, void **state)
         sf_task_free(s);
         return CD_ERR_FATAL;
     }
+    s->c.jwt_lifetime_s =
+        (int)cfg_get_int(conf, sf_defs, "snowflake.jwt.lifetime.seconds", SF_JWT_LIFETIME_S);
     long status;
     if (sf_client_auth(&s->c, 1, &status)) {
         if (status == 401 || status == 403)

@@ -75,7 +75,8 @@ class Channel:
 
 class Emulator:
     def __init__(self, account, databases=(("INGEST", "INGEST"),), commit_delay_ms=200,
-                 hostname_format="text", token_format="text", clock_skew=60):
+                 hostname_format="text", token_format="text", clock_skew=60,
+                 scoped_lifetime=SCOPED_TOKEN_LIFETIME):
         self.account = account.upper()
         self.lock = threading.RLock()
         self.users = {}  # USER -> {fingerprint: public key}
@@ -91,6 +92,8 @@ class Emulator:
         self.hostname_format = hostname_format
         self.token_format = token_format
         self.clock_skew = clock_skew
+        self.scoped_lifetime = scoped_lifetime  # seconds; short in token renewal tests
+        self.jwts_seen = set()
         self.secret = secrets.token_bytes(32)
         self.next_channel_id = 1
         self.stopping = threading.Event()
@@ -170,6 +173,11 @@ class Emulator:
             deny("expired")
         if iat > now + self.clock_skew:
             deny("issued in the future")
+        with self.lock:
+            new = token not in self.jwts_seen
+            self.jwts_seen.add(token)
+        if new:  # each JWT's first use, for tests of renewal
+            self.log("jwt", user=user, iat=iat, exp=exp)
         return user
 
     def check_scoped(self, token):
@@ -479,6 +487,7 @@ def _handler(emu, plane):
             self.wfile.write(body)
 
         def body(self):
+            self.body_read = True
             n = int(self.headers.get("Content-Length") or 0)
             if n > MAX_BODY:
                 self.rfile.read(n)
@@ -615,9 +624,10 @@ def _handler(emu, plane):
             if not scope:
                 raise EmuError(400, "invalid_scope", "scope (the ingest host) is required")
             tok = secrets.token_urlsafe(32)
+            exp = time.time() + emu.scoped_lifetime
             with emu.lock:
-                emu.scoped[tok] = (user, scope[0], time.time() + SCOPED_TOKEN_LIFETIME)
-            emu.log("token", user=user, scope=scope[0])
+                emu.scoped[tok] = (user, scope[0], exp)
+            emu.log("token", user=user, scope=scope[0], exp=exp)
             if emu.token_format == "json":
                 return 200, {"token": tok}
             return 200, tok, "text/plain"
@@ -633,6 +643,8 @@ def _handler(emu, plane):
                               req.get("body"), req.get("mode", "status"))
             elif name == "expire_tokens" and method == "POST":
                 emu.expire_tokens()
+            elif name == "tokens" and method == "POST":
+                emu.scoped_lifetime = float(req.get("scoped_lifetime_s", emu.scoped_lifetime))
             elif name == "invalidate" and method == "POST":
                 emu.invalidate(req.get("channel"))
             elif name == "commits" and method == "POST":
@@ -660,13 +672,25 @@ def _handler(emu, plane):
                 return self.reply(404, {"code": "NOT_FOUND", "message": path})
             return self.reply(200, {"ok": True})
 
+        def drain(self):
+            """Reads a body the request was refused before reading: left in the socket, it
+            would be parsed as the next request on this keep-alive connection."""
+            if not self.body_read:
+                self.body_read = True
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
         def dispatch(self, method):
+            self.body_read = False  # one handler serves every request of a connection
             try:
                 self.handle_any(method)
+                if not self.close_connection:
+                    self.drain()  # e.g. refused for a missing Accept header
             except EmuError as e:
                 emu.log("error", status=e.status, code=e.code, path=self.path.split("?")[0])
+                self.drain()
                 self.reply(e.status, {"code": e.code, "message": e.message})
             except (ValueError, KeyError) as e:
+                self.drain()
                 self.reply(400, {"code": "BAD_REQUEST", "message": str(e)})
             except (BrokenPipeError, ConnectionResetError, OSError):
                 self.close_connection = True

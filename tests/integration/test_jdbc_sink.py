@@ -425,6 +425,45 @@ def test_unreachable_database_fails_after_max_retries(dev_kafka, worker_factory)
     assert "hush-hush" not in trace and "hush-hush" not in w.logs()
 
 
+def test_password_in_connection_url_never_reaches_logs_or_traces(postgres, mariadb, dev_kafka,
+                                                                 worker_factory):
+    w = worker_factory(dev_kafka.bootstrap)
+    for logger in ("root", "connectd.task", "connectd.connector", "connectd.rest"):
+        assert w.put(f"/admin/loggers/{logger}", {"level": "TRACE"}).status_code == 200
+    down = harness.free_port()
+    # name -> (connection.url with a password in it, the secret, what the trace must name)
+    cases = {
+        "pw-pg-down": (f"jdbc:postgresql://127.0.0.1:{down}/salesdb?user=alice"
+                       "&password=PgParamSecret-1&sslmode=disable",
+                       "PgParamSecret-1", ["127.0.0.1", "salesdb", "Connection refused"]),
+        "pw-pg-nodb": (f"postgresql://postgres:PgUserinfoSecret-2@127.0.0.1:{postgres.port}"
+                       "/nosuchdb",
+                       "PgUserinfoSecret-2", ["nosuchdb", "does not exist"]),
+        "pw-my-wrong": (f"jdbc:mysql://{mariadb.USER}:MyUserinfoSecret-3@127.0.0.1:"
+                        f"{mariadb.port}/test",
+                        "MyUserinfoSecret-3", ["127.0.0.1", "/test", "Access denied"]),
+        "pw-my-param": (f"jdbc:mariadb://127.0.0.1:{mariadb.port}/test?user={mariadb.USER}"
+                        "&password=MyParamSecret-4",
+                        "MyParamSecret-4", ["127.0.0.1", "/test", "Access denied"]),
+    }
+    for name, (url, _, _) in cases.items():
+        w.create(name, {"connector.class": CLASS, "topics": "pwtopic", "connection.url": url,
+                        "max.retries": "1", "retry.backoff.ms": "100",
+                        "connection.attempts": "2", "connection.backoff.ms": "100"})
+    harness.produce(dev_kafka.bootstrap, "pwtopic", [{"a": 1}])
+    traces = {name: failed_trace(w, name) for name in cases}
+    statuses = {name: json.dumps(w.status(name)) for name in cases}
+    logs = w.logs()
+    for name, (url, secret, named) in cases.items():
+        for part in named:
+            assert part in traces[name], (name, part, traces[name])
+        assert secret not in statuses[name], name
+        assert secret not in logs, name
+    # the URL is shown in the log, its password masked
+    assert "password=****" in logs and f"{mariadb.USER}:****@127.0.0.1" in logs
+    assert "postgres:****@127.0.0.1" in logs
+
+
 def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05, quota=None):
     """Produces {"seq": i} for i in range(n) in batches, in the background; with quota (a
     one-element list), never more than quota[0] records until the caller raises it."""
@@ -508,3 +547,40 @@ def test_postgres_down_20s_mid_stream_loses_nothing_and_never_fails(postgres, de
               timeout=60)
     states.add(w.status("outage")["tasks"][0]["state"])
     assert states == {"RUNNING"}
+
+
+def test_mariadb_down_mid_stream_exactly_once_loses_nothing_duplicates_nothing(
+        mariadb, dev_kafka, worker_factory):
+    db = DB("mariadb", mariadb)
+    w = worker_factory(dev_kafka.bootstrap)
+    one_partition(dev_kafka, "myoutage")
+    sink(w, db, "myoutage", "myoutage", auto_create=True, exactly_once_enabled=True,
+         retry_backoff_ms=500, max_retries=20, connection_attempts=1,
+         connection_backoff_ms=200, errors_retry_delay_max_ms=2000)
+    n = 6000
+    prod = _producer_thread(dev_kafka.bootstrap, "myoutage", n, rate_per_batch=100, pause=0.05)
+
+    def count():
+        return (db.rows("SELECT count(*) FROM myoutage") or [(0,)])[0][0]
+    harness.wait_until(lambda: count() > 0, 30, 0.1, "progress")
+    before = count()
+    mariadb.stop()
+    states = set()
+    end = time.time() + 10
+    while time.time() < end:
+        states.add(w.status("myoutage")["tasks"][0]["state"])
+        time.sleep(0.5)
+    mariadb.start()
+    prod.join(60)
+    try:
+        wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM myoutage",
+                  [(n, n, 0, n - 1)], timeout=60)
+    except AssertionError:
+        print(w.status("myoutage"), w.logs()[-20000:])
+        raise
+    states.add(w.status("myoutage")["tasks"][0]["state"])
+    assert states == {"RUNNING"}
+    assert before < n, "the stream ended before the outage"
+    assert "attempt" in w.logs()  # the outage was noticed and retried
+    assert db.rows("SELECT next_offset FROM connectd_offsets WHERE connector = 'myoutage'") == \
+        [(n,)]

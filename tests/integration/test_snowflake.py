@@ -405,3 +405,34 @@ def test_big_backlog_is_split_into_gzip_requests_under_4mb(snowflake_emu, dev_ka
     assert all(a["wire_bytes"] <= 4 * 1024 * 1024 for a in appends)
     assert max(a["bytes"] for a in appends) > 3 * 1024 * 1024  # batches are filled up
     assert_exactly_once(emu, "INGEST.INGEST.VITALS", total, {0: total, 1: 0})
+
+
+@pytest.mark.parametrize("snowflake_emu", [{"scoped_lifetime": 8}], indirect=True)
+def test_tokens_are_renewed_before_they_expire_and_nothing_is_refused(snowflake_emu, dev_kafka,
+                                                                      worker_factory):
+    """8-second JWTs and scoped tokens: over 20 s of streaming the sink renews both ahead of
+    expiry (the emulator refuses an expired token with 401, and none is refused)."""
+    emu = snowflake_emu
+    w = worker_factory(dev_kafka.bootstrap)
+    w.create("sf", fast_config(emu, **{"snowflake.jwt.lifetime.seconds": "8"}))
+    w.wait_state("sf", "RUNNING")
+    table = "INGEST.INGEST.VITALS"
+    sent, end = 0, time.time() + 20
+    while time.time() < end:
+        produce(dev_kafka.bootstrap, "vitals", [device(sent + i) for i in range(20)])
+        sent += 20
+        time.sleep(1)
+    wait_until(lambda: len(emu.rows(table)) >= sent, 30, what="every row")
+    assert_exactly_once(emu, table, sent, partition_counts(dev_kafka.bootstrap, "vitals"))
+    events = requests.get(emu.url + "/_emu/events").json()
+    refused = [e for e in events if e["kind"] == "error" and e["status"] == 401]
+    assert refused == [], refused
+    tokens = [e for e in events if e["kind"] == "token"]
+    assert len(tokens) >= 3, "the scoped token was not renewed"
+    for old, new in zip(tokens, tokens[1:]):
+        assert new["t"] < old["exp"], "a scoped token was renewed only after it expired"
+    jwts = [e for e in events if e["kind"] == "jwt"]
+    assert len(jwts) >= 2, "the JWT was not renewed"
+    assert {j["exp"] - j["iat"] for j in jwts} == {8}
+    assert w.status("sf")["tasks"][0]["state"] == "RUNNING"
+    assert_no_secrets(w, emu)

@@ -147,3 +147,25 @@ def test_bulk_status_and_drop(snowflake_emu):
                       headers={"Authorization": "Bearer " + make_jwt(e),
                                "Accept": "application/json"}, json={"channel_names": []})
     assert r.status_code == 200
+
+
+def test_scoped_token_lifetime_is_settable_and_enforced(snowflake_emu):
+    e = snowflake_emu
+    assert requests.post(e.url + "/_emu/tokens", json={"scoped_lifetime_s": 1.5}).status_code == 200
+    base, h = session(e)
+    assert requests.put(base + CH, headers=h, json={}).status_code == 200
+    time.sleep(2)
+    conn = requests.Session()  # one keep-alive connection to the ingest plane
+    r = conn.put(base + CH, headers=h, json={"offset_token": "refused before its body is read"})
+    assert r.status_code == 401
+    # the refused request's body does not spill into the next request on the connection
+    assert requests.post(e.url + "/_emu/tokens", json={"scoped_lifetime_s": 60}).status_code == 200
+    _, h2 = session(e)
+    assert conn.put(base + CH, headers=h2, json={}).status_code == 200
+    events = requests.get(e.url + "/_emu/events").json()
+    tok = [x for x in events if x["kind"] == "token"]
+    assert len(tok) == 2 and abs(tok[0]["exp"] - tok[0]["t"] - 1.5) < 0.1
+    assert abs(tok[1]["exp"] - tok[1]["t"] - 60) < 0.1
+    jwts = [x for x in events if x["kind"] == "jwt"]
+    assert len(jwts) == 2 and jwts[0]["exp"] - jwts[0]["iat"] == 3540  # logged at first use
+    assert [x["status"] for x in events if x["kind"] == "error"] == [401]

@@ -77,12 +77,28 @@ static void error_replies_in_every_shape(void **st)
     assert_string_equal(m, "");
 }
 
+static void token_renewal_scales_with_the_jwt_lifetime(void **st)
+{
+    int64_t jwt, scoped;
+    sf_token_schedule(SF_JWT_LIFETIME_S, &jwt, &scoped); /* Snowflake's clients: 59/54 min */
+    assert_int_equal(jwt, 54 * 60 * 1000);
+    assert_int_equal(scoped, 45 * 60 * 1000);
+    sf_token_schedule(8, &jwt, &scoped); /* both well before the 8 s expiry */
+    assert_int_equal(jwt, 7322);
+    assert_int_equal(scoped, 6101);
+    sf_token_schedule(3600, &jwt, &scoped);
+    assert_true(jwt < 3600 * 1000 - 5 * 60 * 1000 + 1000);
+    sf_token_schedule(0, &jwt, &scoped); /* unset: the default */
+    assert_int_equal(jwt, 54 * 60 * 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gzip_round_trips),
         cmocka_unit_test(escape_keeps_unreserved),
         cmocka_unit_test(error_replies_in_every_shape),
+        cmocka_unit_test(token_renewal_scales_with_the_jwt_lifetime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
