@@ -19,6 +19,23 @@
 #define SINK_BATCH_LIMIT 20000 /* task_set_batch_max at most */
 #define SINK_BATCH_BYTES (4 << 20)
 
+/* A message that failed conversion, reported to the error handler on the task thread. */
+struct snk_fail {
+    size_t idx;
+    const char *stage, *cls;
+    char err[1024];
+};
+
+/* One polled batch: its messages, then (after conversion) a record or NULL for each. */
+struct snk_work {
+    rd_kafka_message_t **msgs;
+    struct cd_record **recs;
+    struct snk_fail *fails;
+    size_t n, nfail, max;
+    size_t stale_n;  /* recs[0..stale_n) are records already put, for the converter to free */
+    int converted;   /* recs[0..n) are the records of msgs[0..n) */
+};
+
 struct snk {
     struct task_ctx *t;
     void *state;
@@ -31,6 +48,15 @@ struct snk {
     int paused_applied;
     int fatal;
     char *last_topic;
+    /* the record path (see snk_step) */
+    struct snk_work work[2];
+    struct snk_work *polling, *pending; /* pending: converted, not put yet */
+    struct cd_record **put_recs;
+    pthread_t conv_thread;
+    pthread_mutex_t conv_lock;
+    pthread_cond_t conv_cond;
+    struct snk_work *conv_job; /* being converted */
+    int conv_started, conv_quit;
 };
 
 static void snk_track_topic(struct snk *s, const char *topic)
@@ -102,6 +128,8 @@ static void snk_assign(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_l
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+static void work_drop_revoked(struct snk_work *w, const rd_kafka_topic_partition_list_t *parts);
+
 static void snk_revoke(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
     s->t->flush_final = 1;
@@ -111,6 +139,10 @@ static void snk_revoke(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_l
         s->t->p->close(s->state, s->t, parts);
     list_remove(s->consumed, parts);
     list_remove(s->assigned, parts);
+    if (s->pending)
+        work_drop_revoked(s->pending, parts);
+    if (s->polling)
+        work_drop_revoked(s->polling, parts);
     if (!strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE"))
         rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
     else
@@ -213,10 +245,12 @@ static void orig_of(struct errh_orig *o, rd_kafka_message_t *m)
 }
 
 /* Converts a consumed message into a record that borrows its bytes. Returns 1 with *out set,
- * 0 when the record was dropped (by a transform, or tolerated as failed), -1 on a fatal error. */
-static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **out)
+ * 0 when a transform dropped it, -1 when it failed (f filled in for the error handler). */
+static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **out,
+                       struct snk_fail *f)
 {
-    char err[1024];
+    char *err = f->err;
+    const size_t errlen = sizeof(f->err);
     const char *stage = STAGE_KEY_CONVERTER, *cls = s->kc->plugin->class_name;
     struct cd_record *r = cd_record_new(rd_kafka_topic_name(m->rkt));
     rd_kafka_headers_t *hdrs;
@@ -230,15 +264,15 @@ static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **
     r->rt_msg = m;
     if (!rd_kafka_message_headers(m, &hdrs))
         r->headers = rd_kafka_headers_copy(hdrs); /* the original stays for the DLQ */
-    int rc = converter_to_connect(s->kc, r->topic, m->key, m->key_len, &r->key, err, sizeof(err));
+    int rc = converter_to_connect(s->kc, r->topic, m->key, m->key_len, &r->key, err, errlen);
     if (!rc) {
         stage = STAGE_VALUE_CONVERTER;
         cls = s->vc->plugin->class_name;
-        rc = converter_to_connect(s->vc, r->topic, m->payload, m->len, &r->value, err, sizeof(err));
+        rc = converter_to_connect(s->vc, r->topic, m->payload, m->len, &r->value, err, errlen);
     }
     if (!rc) {
         stage = STAGE_TRANSFORMATION;
-        rc = transform_chain_apply(s->chain, r, err, sizeof(err), &cls);
+        rc = transform_chain_apply(s->chain, r, err, errlen, &cls);
         if (rc >= 0) {
             *out = rc ? r : NULL;
             if (!rc)
@@ -247,9 +281,9 @@ static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **
         }
     }
     cd_record_free(r);
-    struct errh_orig o;
-    orig_of(&o, m);
-    return errh_record_failed(s->errh, stage, cls, err, &o) ? -1 : 0;
+    f->stage = stage;
+    f->cls = cls;
+    return -1;
 }
 
 /* Marks a consumed message done (its offset + 1 becomes committable after flush). Uses the
@@ -285,15 +319,96 @@ static int snk_put(struct snk *s, struct cd_record **recs, size_t n)
     }
 }
 
-/* Polls one batch, converts and transforms it, and puts what is left. Every polled message
- * counts as consumed once the put succeeded (dropped and tolerated ones included). */
-static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record **recs,
-                     size_t max)
+/* ---------------- the record path, in two threads ----------------
+ * Converting (JSON parsing, transforms) takes about as long as many a sink's put, so a
+ * converter thread converts batch N+1 while the task thread puts batch N. The task thread
+ * keeps all that touches the consumer, the connector and the error handler: polling (and with
+ * it the rebalance callbacks), put, flush, commit and the dead letter queue. The converter
+ * also frees the records it made once they were put, so that their blocks go back to its own
+ * allocator cache (json_alloc.h). */
+
+static void conv_free_stale(struct snk_work *w)
 {
-    size_t n = 0, nrec = 0, bytes = 0;
-    int rc = 0;
-    while (n < max && bytes < SINK_BATCH_BYTES) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, n ? 0 : 100);
+    for (size_t i = 0; i < w->stale_n; i++)
+        cd_record_free(w->recs[i]);
+    w->stale_n = 0;
+}
+
+static void work_convert(struct snk *s, struct snk_work *w)
+{
+    conv_free_stale(w);
+    w->nfail = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        w->recs[i] = NULL;
+        if (snk_convert(s, w->msgs[i], &w->recs[i], &w->fails[w->nfail]) < 0)
+            w->fails[w->nfail++].idx = i;
+    }
+}
+
+static void *conv_main(void *arg)
+{
+    struct snk *s = arg;
+    pthread_mutex_lock(&s->conv_lock);
+    for (;;) {
+        while (!s->conv_job && !s->conv_quit)
+            pthread_cond_wait(&s->conv_cond, &s->conv_lock);
+        if (s->conv_quit)
+            break;
+        struct snk_work *w = s->conv_job;
+        pthread_mutex_unlock(&s->conv_lock);
+        work_convert(s, w);
+        pthread_mutex_lock(&s->conv_lock);
+        s->conv_job = NULL;
+        pthread_cond_broadcast(&s->conv_cond);
+    }
+    pthread_mutex_unlock(&s->conv_lock);
+    return NULL;
+}
+
+static void conv_submit(struct snk *s, struct snk_work *w)
+{
+    pthread_mutex_lock(&s->conv_lock);
+    s->conv_job = w;
+    pthread_cond_broadcast(&s->conv_cond);
+    pthread_mutex_unlock(&s->conv_lock);
+}
+
+static void conv_wait(struct snk *s)
+{
+    pthread_mutex_lock(&s->conv_lock);
+    while (s->conv_job)
+        pthread_cond_wait(&s->conv_cond, &s->conv_lock);
+    pthread_mutex_unlock(&s->conv_lock);
+}
+
+static int conv_start(struct snk *s)
+{
+    pthread_mutex_init(&s->conv_lock, NULL);
+    pthread_cond_init(&s->conv_cond, NULL);
+    s->conv_started = !pthread_create(&s->conv_thread, NULL, conv_main, s);
+    return s->conv_started ? 0 : -1;
+}
+
+static void conv_stop(struct snk *s)
+{
+    if (!s->conv_started)
+        return;
+    pthread_mutex_lock(&s->conv_lock);
+    s->conv_quit = 1;
+    pthread_cond_broadcast(&s->conv_cond);
+    pthread_mutex_unlock(&s->conv_lock);
+    pthread_join(s->conv_thread, NULL);
+    pthread_mutex_destroy(&s->conv_lock);
+    pthread_cond_destroy(&s->conv_cond);
+    s->conv_started = 0;
+}
+
+/* Polls up to w->max messages into w. */
+static void work_poll(struct snk *s, struct snk_work *w)
+{
+    size_t bytes = 0;
+    while (w->n < w->max && bytes < SINK_BATCH_BYTES) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, w->n ? 0 : 100);
         if (!m)
             break;
         if (m->err) {
@@ -302,24 +417,112 @@ static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record 
             rd_kafka_message_destroy(m);
             continue;
         }
-        msgs[n++] = m;
+        w->msgs[w->n++] = m;
         bytes += m->len + m->key_len;
-        rc = snk_convert(s, m, &recs[nrec]);
-        if (rc < 0)
-            break;
-        nrec += (size_t)rc;
-        rc = 0;
     }
-    if (!rc && (nrec || (!n && s->t->p->put_when_idle)) && snk_put(s, recs, nrec))
-        rc = -1;
-    for (size_t i = 0; i < nrec; i++)
-        cd_record_free(recs[i]);
+}
+
+/* Failed conversions go to the error handler in order: -1 when one fails the task. */
+static int work_report_failures(struct snk *s, struct snk_work *w)
+{
+    for (size_t k = 0; k < w->nfail; k++) {
+        struct snk_fail *f = &w->fails[k];
+        struct errh_orig o;
+        orig_of(&o, w->msgs[f->idx]);
+        if (errh_record_failed(s->errh, f->stage, f->cls, f->err, &o))
+            return -1;
+    }
+    w->nfail = 0;
+    return 0;
+}
+
+/* Puts a converted batch (w NULL: none; put_when_idle connectors then get an empty put) and
+ * counts each of its messages consumed, dropped and tolerated ones included. Its records stay
+ * for the converter to free. */
+static int work_put(struct snk *s, struct snk_work *w)
+{
+    size_t n = w ? w->n : 0, nrec = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w->recs[i])
+            s->put_recs[nrec++] = w->recs[i];
+    if ((nrec || (!n && s->t->p->put_when_idle)) && snk_put(s, s->put_recs, nrec))
+        return -1;
     for (size_t i = 0; i < n; i++) {
-        if (!rc) {
-            snk_mark_consumed(s, msgs[i]);
-            snk_track_topic(s, rd_kafka_topic_name(msgs[i]->rkt));
+        snk_mark_consumed(s, w->msgs[i]);
+        snk_track_topic(s, rd_kafka_topic_name(w->msgs[i]->rkt));
+        rd_kafka_message_destroy(w->msgs[i]);
+    }
+    if (w) {
+        w->stale_n = n;
+        w->n = 0;
+        w->converted = 0;
+    }
+    return 0;
+}
+
+/* A rebalance took parts away: a batch polled or converted but not put yet drops their
+ * messages, which belong to the partitions' next owner now. */
+static void work_drop_revoked(struct snk_work *w, const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        rd_kafka_message_t *m = w->msgs[i];
+        if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt),
+                                               m->partition)) {
+            if (w->converted)
+                cd_record_free(w->recs[i]);
+            rd_kafka_message_destroy(m);
+            continue;
         }
-        rd_kafka_message_destroy(msgs[i]);
+        w->msgs[k] = m;
+        if (w->converted)
+            w->recs[k] = w->recs[i];
+        k++;
+    }
+    w->n = k;
+}
+
+static int work_init(struct snk_work *w, size_t max)
+{
+    w->max = max;
+    w->msgs = calloc(max, sizeof(*w->msgs));
+    w->recs = calloc(max, sizeof(*w->recs));
+    w->fails = calloc(max, sizeof(*w->fails));
+    return w->msgs && w->recs && w->fails ? 0 : -1;
+}
+
+static void work_destroy(struct snk_work *w)
+{
+    conv_free_stale(w);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->converted)
+            cd_record_free(w->recs[i]);
+        rd_kafka_message_destroy(w->msgs[i]);
+    }
+    free(w->msgs);
+    free(w->recs);
+    free(w->fails);
+    memset(w, 0, sizeof(*w));
+}
+
+/* Polls batch N+1 and has it converted while batch N is put. */
+static int snk_step(struct snk *s)
+{
+    struct snk_work *cur = s->polling, *prev = s->pending;
+    work_poll(s, cur);
+    if (cur->n)
+        conv_submit(s, cur);
+    int rc = 0;
+    if (prev || (!cur->n && s->t->p->put_when_idle))
+        rc = work_put(s, prev);
+    s->pending = NULL;
+    if (cur->n) {
+        conv_wait(s);
+        cur->converted = 1;
+        if (!rc)
+            rc = work_report_failures(s, cur);
+        s->pending = cur;
+        s->polling = cur == &s->work[0] ? &s->work[1] : &s->work[0];
     }
     return rc;
 }
@@ -327,16 +530,11 @@ static int snk_batch(struct snk *s, rd_kafka_message_t **msgs, struct cd_record 
 static void snk_loop(struct snk *s)
 {
     struct task_ctx *t = s->t;
-    size_t max = t->batch_max ? t->batch_max : SINK_BATCH_MAX;
-    if (max > SINK_BATCH_LIMIT)
-        max = SINK_BATCH_LIMIT;
-    rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
-    struct cd_record **recs = calloc(max, sizeof(*recs));
     int64_t interval = worker_int(t->w->wconf, "offset.flush.interval.ms");
     int64_t next_commit = task_now_ms() + interval;
     while (!t->stop) {
         snk_apply_pause(s);
-        if (snk_batch(s, msgs, recs, max)) {
+        if (snk_step(s)) {
             s->fatal = 1;
             task_fail_with(t, "the sink task failed to process records");
             break;
@@ -351,12 +549,11 @@ static void snk_loop(struct snk *s)
             next_commit = task_now_ms() + interval;
         }
     }
-    free(msgs);
-    free(recs);
 }
 
 static void snk_close(struct snk *s)
 {
+    conv_stop(s);
     if (s->c) {
         s->t->flush_final = 1;
         if (!s->fatal)
@@ -372,6 +569,28 @@ static void snk_close(struct snk *s)
     rd_kafka_topic_partition_list_destroy(s->assigned);
     rd_kafka_topic_partition_list_destroy(s->consumed);
     free(s->last_topic);
+    work_destroy(&s->work[0]);
+    work_destroy(&s->work[1]);
+    free(s->put_recs);
+}
+
+/* The two batches and the converter thread, sized by the connector's task_set_batch_max. */
+static int snk_path_open(struct snk *s)
+{
+    size_t max = s->t->batch_max ? s->t->batch_max : SINK_BATCH_MAX;
+    if (max > SINK_BATCH_LIMIT)
+        max = SINK_BATCH_LIMIT;
+    s->put_recs = calloc(max, sizeof(*s->put_recs));
+    if (!s->put_recs || work_init(&s->work[0], max) || work_init(&s->work[1], max)) {
+        task_set_error(s->t, "out of memory");
+        return -1;
+    }
+    s->polling = &s->work[0];
+    if (conv_start(s)) {
+        task_set_error(s->t, "cannot start the converter thread");
+        return -1;
+    }
+    return 0;
 }
 
 void task_sink_run(struct task_ctx *t)
@@ -390,7 +609,9 @@ void task_sink_run(struct task_ctx *t)
         snk_close(&s);
         return;
     }
-    if (snk_subscribe(&s)) {
+    if (snk_path_open(&s)) {
+        task_fail_with(t, "the task could not start its converter thread");
+    } else if (snk_subscribe(&s)) {
         task_fail_with(t, "the task could not subscribe");
     } else {
         task_report(t, t->paused ? "PAUSED" : "RUNNING", NULL);
