@@ -3,8 +3,8 @@
  * acknowledged by Kafka (one FIFO in produce order), and reaches the offset store on the
  * offset.flush.interval.ms cadence. */
 #include "converter.h"
-#include "json_alloc.h"
 #include "errors.h"
+#include "json_alloc.h"
 #include "kafka.h"
 #include "log.h"
 #include "stores.h"
@@ -102,12 +102,11 @@ static void src_drain_acked(struct src *s)
     while (s->head && s->head->acked) {
         struct inflight *f = s->head;
         struct cd_record *r = f->r;
-        if (f->err && !s->fatal) {
-            if (!src_record_failed(s, r, f->err) && r->source_partition && r->source_offset)
-                src_note_offset(s, r);
-        } else if (!f->err) {
-            if (r->source_partition && r->source_offset)
-                src_note_offset(s, r);
+        /* a failure the connector took charge of counts as done, like a delivery */
+        int done = f->err ? !s->fatal && !src_record_failed(s, r, f->err) : 1;
+        if (done && r->source_partition && r->source_offset)
+            src_note_offset(s, r);
+        if (!f->err) {
             if (!f->skipped)
                 src_track_topic(s, r->topic);
             if (s->t->p->commit_record)
