@@ -26,6 +26,9 @@
 
 #define REPLY_MAX (1 << 20)      /* error bodies beyond this are cut */
 #define RETRY_AFTER_MAX_MS 60000 /* a longer Retry-After is capped, as Telegraf does */
+/* Pipelined writes in flight at most. With one, InfluxDB sat idle while it answered and
+ * while the next batch was gzipped; two keep it busy (about 1.5x the points/s here). */
+#define IFX_WRITES 2
 
 static int url_check(const char *v, char *err, size_t errlen)
 {
@@ -174,13 +177,26 @@ struct ifx_part {
     int64_t next;
 };
 
+/* One HTTP request: its handle, body (gzipped or copied, so it stays valid while lines are
+ * added or moved in the buffer) and reply. */
+struct ifx_req {
+    CURL *curl;
+    struct influx_buf body, reply;
+    char retry_after[64];
+    size_t hi;  /* a pipelined write: lines [the previous write's hi or sent, hi) */
+    int done;   /* the transfer finished with res; its reply is not acted on yet */
+    CURLcode res;
+};
+
 struct ifx {
     struct task_ctx *t;
     int api;
     char *url;      /* base URL, no trailing slash */
     char *write_url;
     char *db;       /* 1.x: created on "database not found" */
-    CURL *curl;
+    struct ifx_req sync;          /* writes waited for: retries, halves, CREATE DATABASE */
+    struct ifx_req w[IFX_WRITES]; /* pipelined writes, a ring of nw from head, oldest first */
+    int head, nw;
     CURLM *multi;
     struct curl_slist *headers;
     int gzip, batch_size;
@@ -194,14 +210,11 @@ struct ifx {
     struct ifx_line *meta;
     size_t n, cap, sent;     /* lines [0, sent) are acknowledged by InfluxDB */
     int64_t first_ms;        /* when the oldest buffered line came */
-    int inflight;            /* a pipelined write of lines [sent, inflight_hi) is on its way */
-    size_t inflight_hi;
     struct ifx_part *parts;
     int nparts, last_part;
 
-    struct influx_buf zbuf, reply;
     z_stream z;
-    char retry_after[64];
+    char retry_after[64]; /* of the reply being acted on */
     char error[2048]; /* the last error set, for logs and a sticky fatal error */
     int64_t retry_at; /* no write before this (monotonic ms) */
     int fatal;
@@ -238,7 +251,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-    struct ifx *s = ud;
+    struct ifx_req *s = ud;
     size_t len = size * n;
     if (len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
         size_t v = len - 12 < sizeof(s->retry_after) - 1 ? len - 12 : sizeof(s->retry_after) - 1;
@@ -281,7 +294,7 @@ static void build_write_url(struct ifx *s, json_t *conf)
             names[n] = "rp", keys[n++] = "influxdb.retention.policy";
     }
     for (int i = 0; i < n; i++) {
-        char *e = escaped_param(s->curl, conf_s(conf, keys[i]));
+        char *e = escaped_param(s->sync.curl, conf_s(conf, keys[i]));
         influx_buf_add(&u, "&", 1);
         influx_buf_add(&u, names[i], strlen(names[i]));
         influx_buf_add(&u, "=", 1);
@@ -294,9 +307,9 @@ static void build_write_url(struct ifx *s, json_t *conf)
 /* Sets what every request shares: URL, headers, credentials, callbacks, timeouts. */
 static int http_setup(struct ifx *s, json_t *conf)
 {
-    s->curl = curl_easy_init();
+    s->sync.curl = curl_easy_init();
     s->multi = curl_multi_init();
-    if (!s->curl || !s->multi)
+    if (!s->sync.curl || !s->multi)
         return -1;
     build_write_url(s, conf);
     s->headers = curl_slist_append(NULL, "Content-Type: text/plain; charset=utf-8");
@@ -310,7 +323,7 @@ static int http_setup(struct ifx *s, json_t *conf)
         s->headers = curl_slist_append(s->headers, h);
         free(h);
     }
-    CURL *c = s->curl;
+    CURL *c = s->sync.curl;
     if (s->api == 1 && *conf_s(conf, "influxdb.username")) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERNAME, conf_s(conf, "influxdb.username"));
@@ -320,82 +333,88 @@ static int http_setup(struct ifx *s, json_t *conf)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s->reply);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, s);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    for (int i = 0; i < IFX_WRITES; i++)
+        if (!(s->w[i].curl = curl_easy_duphandle(c)))
+            return -1;
+    for (int i = -1; i < IFX_WRITES; i++) {
+        struct ifx_req *q = i < 0 ? &s->sync : &s->w[i];
+        curl_easy_setopt(q->curl, CURLOPT_WRITEDATA, &q->reply);
+        curl_easy_setopt(q->curl, CURLOPT_HEADERDATA, q);
+    }
     return 0;
 }
 
-/* Compresses in[0..len) into s->zbuf. */
-static int gzip_into(struct ifx *s, const char *in, size_t len)
+/* Compresses in[0..len) into out. */
+static int gzip_into(struct ifx *s, struct influx_buf *out, const char *in, size_t len)
 {
     if (deflateReset(&s->z) != Z_OK)
         return -1;
     size_t bound = deflateBound(&s->z, (uLong)len);
-    if (s->zbuf.cap < bound) {
-        free(s->zbuf.p);
-        s->zbuf.p = malloc(bound);
-        s->zbuf.cap = s->zbuf.p ? bound : 0;
-        if (!s->zbuf.p)
+    if (out->cap < bound) {
+        free(out->p);
+        out->p = malloc(bound);
+        out->cap = out->p ? bound : 0;
+        if (!out->p)
             return -1;
     }
     s->z.next_in = (Bytef *)in;
     s->z.avail_in = (uInt)len;
-    s->z.next_out = (Bytef *)s->zbuf.p;
+    s->z.next_out = (Bytef *)out->p;
     s->z.avail_out = (uInt)bound;
     if (deflate(&s->z, Z_FINISH) != Z_STREAM_END)
         return -1;
-    s->zbuf.len = bound - s->z.avail_out;
+    out->len = bound - s->z.avail_out;
     return 0;
 }
 
-/* Sets up one POST of body to url on the easy handle. A write's body goes to s->zbuf (gzipped
- * or copied), so it stays valid while lines are added to the buffer during a pipelined write. */
-static int http_prepare(struct ifx *s, const char *url, const char *body, size_t len, char *err,
-                        size_t errlen)
+/* Sets up one POST of body to url on q's handle. A write's body is gzipped or copied into
+ * q->body, so it stays valid while the line buffer changes under a pipelined write. */
+static int http_prepare(struct ifx *s, struct ifx_req *q, const char *url, const char *body,
+                        size_t len, char *err, size_t errlen)
 {
-    s->reply.len = 0;
-    influx_buf_add(&s->reply, "", 0);
-    s->retry_after[0] = 0;
+    q->reply.len = 0;
+    influx_buf_add(&q->reply, "", 0);
+    q->retry_after[0] = 0;
     if (url == s->write_url) {
-        if (s->gzip ? gzip_into(s, body, len) : (s->zbuf.len = 0, 0)) {
+        if (s->gzip ? gzip_into(s, &q->body, body, len) : (q->body.len = 0, 0)) {
             snprintf(err, errlen, "gzip failed");
             return -1;
         }
         if (!s->gzip)
-            influx_buf_add(&s->zbuf, body, len);
-        body = s->zbuf.p;
-        len = s->zbuf.len;
+            influx_buf_add(&q->body, body, len);
+        body = q->body.p;
+        len = q->body.len;
     }
-    curl_easy_setopt(s->curl, CURLOPT_URL, url);
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, url == s->write_url ? s->headers : NULL);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(q->curl, CURLOPT_URL, url);
+    curl_easy_setopt(q->curl, CURLOPT_HTTPHEADER, url == s->write_url ? s->headers : NULL);
+    curl_easy_setopt(q->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(q->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     return 0;
 }
 
-/* The HTTP status of the request just done, or 0 with the transport error in err. */
-static long http_status(struct ifx *s, CURLcode rc, char *err, size_t errlen)
+/* The HTTP status of q's finished request, or 0 with the transport error in err. */
+static long http_status(struct ifx_req *q, CURLcode rc, char *err, size_t errlen)
 {
     long status = 0;
     if (rc != CURLE_OK)
         snprintf(err, errlen, "%s", curl_easy_strerror(rc));
     else
-        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(q->curl, CURLINFO_RESPONSE_CODE, &status);
     return status;
 }
 
-/* One POST of body to url, waiting for the reply. Returns the HTTP status, or 0 with the
- * transport error in err. */
+/* One POST of body to url, waiting for the reply (in s->sync.reply). Returns the HTTP status,
+ * or 0 with the transport error in err. */
 static long http_post(struct ifx *s, const char *url, const char *body, size_t len, char *err,
                       size_t errlen)
 {
-    if (http_prepare(s, url, body, len, err, errlen))
+    if (http_prepare(s, &s->sync, url, body, len, err, errlen))
         return 0;
-    return http_status(s, curl_easy_perform(s->curl), err, errlen);
+    return http_status(&s->sync, curl_easy_perform(s->sync.curl), err, errlen);
 }
 
 /* InfluxDB 1.x answers 404 "database not found" until the database exists: create it, as
@@ -410,7 +429,7 @@ static int create_database(struct ifx *s)
         influx_buf_add(&q, p, 1);
     }
     influx_buf_add(&q, "\"", 1);
-    char *form = escaped_param(s->curl, q.p + 2), err[256];
+    char *form = escaped_param(s->sync.curl, q.p + 2), err[256];
     influx_buf_free(&q);
     influx_buf_add(&q, "q=", 2);
     influx_buf_add(&q, form, strlen(form));
@@ -419,7 +438,7 @@ static int create_database(struct ifx *s)
     influx_buf_add(&u, "/query", 6);
     long status = http_post(s, u.p, q.p, q.len, err, sizeof(err));
     task_log(s->t, status == 200 ? LOG_INFO : LOG_WARN, "creating database %s: %s", s->db,
-             status == 200 ? "done" : status ? s->reply.p : err);
+             status == 200 ? "done" : status ? s->sync.reply.p : err);
     influx_buf_free(&q);
     influx_buf_free(&u);
     return status == 200 ? 0 : -1;
@@ -569,10 +588,10 @@ static size_t range_len(const struct ifx *s, size_t lo, size_t hi)
     return s->meta[hi - 1].off + s->meta[hi - 1].len + 1 - s->meta[lo].off;
 }
 
-/* Acts on the reply to a write of lines [lo, hi). On success lines up to hi are acknowledged.
+/* Acts on q's reply to a write of lines [lo, hi). On success lines up to hi are acknowledged.
  * may_create: a "database not found" may create the database and write again. */
-static int on_reply(struct ifx *s, size_t lo, size_t hi, long status, const char *err,
-                    int may_create)
+static int on_reply(struct ifx *s, struct ifx_req *q, size_t lo, size_t hi, long status,
+                    const char *err, int may_create)
 {
     task_log(s->t, LOG_DEBUG, "wrote lines %zu..%zu (offsets %lld..%lld): HTTP %ld", lo, hi,
              (long long)s->meta[lo].offset, (long long)s->meta[hi - 1].offset, status);
@@ -584,13 +603,14 @@ static int on_reply(struct ifx *s, size_t lo, size_t hi, long status, const char
         s->sent = hi;
         return CD_OK;
     }
-    char *text = influx_error_text(s->reply.p, s->reply.len), again[CURL_ERROR_SIZE + 64];
+    char *text = influx_error_text(q->reply.p, q->reply.len), again[CURL_ERROR_SIZE + 64];
     int rc;
+    memcpy(s->retry_after, q->retry_after, sizeof(s->retry_after));
     if (may_create && s->api == 1 && status == 404 && strstr(text, "database not found") &&
         !create_database(s)) {
         long st = http_post(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi),
                             again, sizeof(again));
-        rc = on_reply(s, lo, hi, st, again, 0);
+        rc = on_reply(s, &s->sync, lo, hi, st, again, 0);
     } else {
         rc = reply_action(s, lo, hi, status, text);
         if (rc == CD_OK)
@@ -607,61 +627,100 @@ static int send_range(struct ifx *s, size_t lo, size_t hi)
     long status =
         http_post(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi), err,
                   sizeof(err));
-    return on_reply(s, lo, hi, status, err, 1);
+    return on_reply(s, &s->sync, lo, hi, status, err, 1);
 }
 
 /* ---------------- pipelined writes ----------------
- * One write at a time may be in flight (curl multi) while put goes on encoding the next
- * records, so InfluxDB and the task work at the same time. Its reply is acted on by the task
- * thread in a later put or flush, like any other. */
+ * Up to IFX_WRITES writes may be in flight (curl multi) while put goes on encoding the next
+ * records, so InfluxDB and the task work at the same time. Replies are acted on by the task
+ * thread in a later put or flush, oldest first, so lines are acknowledged in order. */
 
-static int async_start(struct ifx *s, size_t hi)
+static struct ifx_req *write_at(struct ifx *s, int i)
+{
+    return &s->w[(s->head + i) % IFX_WRITES];
+}
+
+/* The first line not yet in a write. */
+static size_t written_hi(struct ifx *s)
+{
+    return s->nw ? write_at(s, s->nw - 1)->hi : s->sent;
+}
+
+static int async_start(struct ifx *s, size_t lo, size_t hi)
 {
     char err[256];
-    size_t lo = s->sent;
-    if (http_prepare(s, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi), err,
-                     sizeof(err))) {
+    struct ifx_req *q = write_at(s, s->nw);
+    if (http_prepare(s, q, s->write_url, s->lines.p + s->meta[lo].off, range_len(s, lo, hi),
+                     err, sizeof(err))) {
         set_error(s, "cannot write to InfluxDB: %s", err);
         return CD_ERR_RETRIABLE;
     }
-    curl_multi_add_handle(s->multi, s->curl);
-    s->inflight = 1;
-    s->inflight_hi = hi;
+    q->hi = hi;
+    q->done = 0;
+    curl_multi_add_handle(s->multi, q->curl);
+    s->nw++;
     int running;
     curl_multi_perform(s->multi, &running);
     return CD_OK;
 }
 
-/* Drives the write in flight. Returns 1 while it runs (wait = 0), else the outcome of its
- * reply (CD_OK when there was none). */
-static int async_pump(struct ifx *s, int wait)
+/* Marks the writes whose transfers finished. */
+static void async_collect(struct ifx *s)
 {
-    if (!s->inflight)
-        return CD_OK;
-    int running = 1, left;
-    while (curl_multi_perform(s->multi, &running) == CURLM_OK && running) {
-        if (!wait)
-            return 1;
+    int running, left;
+    curl_multi_perform(s->multi, &running);
+    for (CURLMsg *m; (m = curl_multi_info_read(s->multi, &left));)
+        for (int i = 0; m->msg == CURLMSG_DONE && i < s->nw; i++)
+            if (write_at(s, i)->curl == m->easy_handle) {
+                write_at(s, i)->done = 1;
+                write_at(s, i)->res = m->data.result;
+            }
+}
+
+/* Gives up the writes behind a failed one: their lines are sent again later, and a point
+ * InfluxDB stored already is rewritten with the same series and time, which changes nothing. */
+static void async_abandon(struct ifx *s)
+{
+    for (int i = 0; i < s->nw; i++)
+        curl_multi_remove_handle(s->multi, write_at(s, i)->curl);
+    s->nw = 0;
+}
+
+/* Acts on the replies of finished writes, oldest first, until at most max_busy are in flight
+ * (waiting for them as needed). Returns CD_OK, or the outcome of the first failed reply. */
+static int async_pump(struct ifx *s, int max_busy)
+{
+    for (;;) {
+        async_collect(s);
+        while (s->nw && write_at(s, 0)->done) {
+            struct ifx_req *q = write_at(s, 0);
+            curl_multi_remove_handle(s->multi, q->curl);
+            s->head = (s->head + 1) % IFX_WRITES;
+            s->nw--;
+            char err[CURL_ERROR_SIZE + 64];
+            long status = http_status(q, q->res, err, sizeof(err));
+            int rc = on_reply(s, q, s->sent, q->hi, status, err, 1);
+            if (rc) {
+                async_abandon(s);
+                return rc;
+            }
+        }
+        if (s->nw <= max_busy)
+            return CD_OK;
         curl_multi_poll(s->multi, NULL, 0, 100, NULL);
     }
-    CURLcode res = CURLE_OK;
-    for (CURLMsg *m; (m = curl_multi_info_read(s->multi, &left));)
-        if (m->msg == CURLMSG_DONE)
-            res = m->data.result;
-    curl_multi_remove_handle(s->multi, s->curl);
-    s->inflight = 0;
-    char err[CURL_ERROR_SIZE + 64];
-    long status = http_status(s, res, err, sizeof(err));
-    return on_reply(s, s->sent, s->inflight_hi, status, err, 1);
 }
 
 /* ---------------- batching ---------------- */
 
-/* Moves the lines not yet acknowledged to the front of the buffers. */
+/* Moves the lines not yet acknowledged to the front of the buffers (writes in flight have
+ * their own copy of the body; only their line indexes move). */
 static void drop_acknowledged(struct ifx *s)
 {
-    if (s->inflight || !s->sent)
+    if (!s->sent)
         return;
+    for (int i = 0; i < s->nw; i++)
+        write_at(s, i)->hi -= s->sent;
     if (s->sent < s->n) {
         size_t off = s->meta[s->sent].off, raw = s->meta[s->sent].raw;
         memmove(s->lines.p, s->lines.p + off, s->lines.len - off);
@@ -700,7 +759,7 @@ static int write_buffered(struct ifx *s, int may_sleep)
                        (long long)(s->retry_at - now_ms()));
         return CD_ERR_RETRIABLE;
     }
-    int rc = async_pump(s, 1);
+    int rc = async_pump(s, 0);
     if (rc == CD_ERR_FATAL)
         s->fatal = 1;
     if (rc)
@@ -771,31 +830,33 @@ static int take(struct ifx *s, const struct cd_record *r)
     return CD_OK;
 }
 
-/* put's writing: acts on a finished write, waits for one only when a second batch is
- * already waiting behind it, and starts the next once a batch is full or linger.ms passed. */
+/* put's writing: acts on finished writes, waits for one only when every write is in flight
+ * and two batches wait behind them, and starts writes while a batch is full or linger.ms
+ * passed. */
 static int write_pipelined(struct ifx *s)
 {
-    int rc = async_pump(s, 0);
-    if (rc == 1 && s->n - s->inflight_hi >= 2 * (size_t)s->batch_size)
-        rc = async_pump(s, 1); /* InfluxDB is the bottleneck: stop taking more */
-    if (rc == 1)
-        return CD_OK;
+    int rc = async_pump(s, IFX_WRITES);
+    if (!rc && s->nw == IFX_WRITES && s->n - written_hi(s) >= 2 * (size_t)s->batch_size)
+        rc = async_pump(s, IFX_WRITES - 1); /* InfluxDB is the bottleneck: stop taking more */
     if (rc == CD_ERR_FATAL)
         s->fatal = 1;
     if (rc)
         return rc;
     drop_acknowledged(s);
-    size_t pending = s->n - s->sent;
-    if (!pending || (pending < (size_t)s->batch_size && now_ms() - s->first_ms < s->linger_ms))
-        return CD_OK;
-    if (wait_retry_after(s, 1)) {
-        set_error(s, "waiting %lld ms more as InfluxDB asked (Retry-After)",
-                  (long long)(s->retry_at - now_ms()));
-        return CD_ERR_RETRIABLE;
+    while (s->nw < IFX_WRITES) {
+        size_t lo = written_hi(s), pending = s->n - lo, batch = (size_t)s->batch_size;
+        if (!pending || (pending < batch && now_ms() - s->first_ms < s->linger_ms))
+            return CD_OK;
+        if (wait_retry_after(s, 1)) {
+            set_error(s, "waiting %lld ms more as InfluxDB asked (Retry-After)",
+                      (long long)(s->retry_at - now_ms()));
+            return CD_ERR_RETRIABLE;
+        }
+        s->first_ms = now_ms(); /* lines behind this batch wait their own linger */
+        if ((rc = async_start(s, lo, lo + (pending < batch ? pending : batch))))
+            return rc;
     }
-    s->first_ms = now_ms(); /* lines behind this batch wait their own linger */
-    return async_start(s, s->sent + (pending < (size_t)s->batch_size ? pending
-                                                                      : (size_t)s->batch_size));
+    return CD_OK;
 }
 
 static int influx_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
@@ -937,12 +998,17 @@ static void influx_stop(void *state, struct task_ctx *t)
     if (s->n > s->sent)
         task_log(t, LOG_INFO, "stopping with %zu points not written; their offsets were not "
                  "committed, so they are consumed again", s->n - s->sent);
-    if (s->inflight)
-        curl_multi_remove_handle(s->multi, s->curl);
+    if (s->multi)
+        async_abandon(s);
     if (s->multi)
         curl_multi_cleanup(s->multi);
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
+    for (int i = -1; i < IFX_WRITES; i++) {
+        struct ifx_req *q = i < 0 ? &s->sync : &s->w[i];
+        if (q->curl)
+            curl_easy_cleanup(q->curl);
+        influx_buf_free(&q->body);
+        influx_buf_free(&q->reply);
+    }
     curl_slist_free_all(s->headers);
     deflateEnd(&s->z);
     for (size_t i = 0; i < s->map.n_tag_fields; i++)
@@ -954,8 +1020,6 @@ static void influx_stop(void *state, struct task_ctx *t)
     free(s->meta);
     influx_buf_free(&s->lines);
     influx_buf_free(&s->raw);
-    influx_buf_free(&s->zbuf);
-    influx_buf_free(&s->reply);
     free(s->measurement_fmt);
     free(s->time_field);
     free(s->write_url);

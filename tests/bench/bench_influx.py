@@ -5,8 +5,11 @@
    from the first produce to the commit of the last offset (committed = acknowledged by a 204).
 2. the limit: curl posting the same points as pre-built 5000-line gzip batches to /write.
 3. the seed's way: a Python consumer writing one point per request (on a sample).
-Prints points/s, the ratios, and the CPU seconds of connectd and influxd in each run."""
+Prints points/s, the ratios, the CPU seconds of connectd and influxd in each run, the time kcat
+took to produce and connectd's peak RSS. BENCH_EXTRA (JSON) adds connector config keys, e.g.
+'{"consumer.override.queued.max.messages.kbytes": "16384"}' to try a consumer setting."""
 import gzip
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +74,12 @@ def produce(bootstrap, path):
                     "linger.ms=20", "-X", "batch.num.messages=10000", "-l", path], check=True)
 
 
+def timed_produce(bootstrap, path, took):
+    t = time.time()
+    produce(bootstrap, path)
+    took.append(time.time() - t)
+
+
 def run_connectd(kafka, influx, workdir):
     os.makedirs(workdir, exist_ok=True)
     w = harness.Worker(kafka.bootstrap, workdir=workdir,
@@ -81,7 +90,8 @@ def run_connectd(kafka, influx, workdir):
             "topics": "vitals", "influxdb.url": influx.url, "influxdb.db": "vitals",
             "measurement.name.format": "heart_rate", "tag.fields": "patient_id",
             "event.time.fieldname": "timestamp", "batch.size": "5000", "linger.ms": "200",
-            "key.converter": "org.apache.kafka.connect.storage.StringConverter"})
+            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
+            **json.loads(os.environ.get("BENCH_EXTRA", "{}"))})
         w.wait_state("bench-influx", "RUNNING")
         # a first record, so that the clock starts once the sink has joined its group
         warm = os.path.join(os.path.dirname(workdir), "warm.jsonl")
@@ -94,16 +104,22 @@ def run_connectd(kafka, influx, workdir):
         with open(data, "w") as f:
             for i in range(N):
                 f.write(f"{i}\t{record(i)}\n")  # distinct keys spread the partitions
-        c0, i0, t0 = cpu(w.proc.pid), cpu(influx.proc.pid), time.time()
-        producer = threading.Thread(target=produce, args=(kafka.bootstrap, data))
+        c0, i0, k0 = cpu(w.proc.pid), cpu(influx.proc.pid), cpu(kafka.proc.pid)
+        t0, took = time.time(), []
+        producer = threading.Thread(target=timed_produce, args=(kafka.bootstrap, data, took))
         producer.start()
         harness.wait_until(lambda: committed(kafka.bootstrap, "connect-bench-influx") >= N + 1,
                            1800, 0.2, "every offset committed")
         secs = time.time() - t0
-        c1, i1 = cpu(w.proc.pid), cpu(influx.proc.pid)
+        c1, i1, k1 = cpu(w.proc.pid), cpu(influx.proc.pid), cpu(kafka.proc.pid)
         producer.join()
+        print(f"(kcat produced the records in {took[0]:.1f} s; CPU dev-kafka {k1 - k0:.1f} s)",
+              flush=True)
         stored = count(influx, "vitals") - 1
         assert stored == N, f"InfluxDB holds {stored} points, expected {N}\n{w.logs()[-3000:]}"
+        with open(f"/proc/{w.proc.pid}/status") as f:
+            hwm = [ln.split()[1] for ln in f if ln.startswith("VmHWM")][0]
+        print(f"(connectd peak RSS {int(hwm) / 1024:.0f} MiB)", flush=True)
         return secs, c1 - c0, i1 - i0
     finally:
         w.stop()

@@ -131,6 +131,8 @@ class Influx2Emu:
         self.requests = []  # dicts: time, status, lines, gzip
         self.faults = []  # [status, times left, retry_after]
         self.max_lines = None
+        self.delay = 0.0  # seconds each write waits before its answer
+        self.inflight = self.max_inflight = 0  # requests being answered at once
         self.unparsable = None  # predicate on a line: treat it as bad line protocol
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -212,7 +214,13 @@ class Influx2Emu:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with emu.lock:
+                    emu.inflight += 1
+                    emu.max_inflight = max(emu.max_inflight, emu.inflight)
+                time.sleep(emu.delay)
                 status, msg, headers = emu._handle(self, body)
+                with emu.lock:
+                    emu.inflight -= 1
                 self.reply(status, msg, headers)
 
         return Handler

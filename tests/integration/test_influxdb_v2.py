@@ -174,6 +174,23 @@ def test_503_is_retried_and_offsets_wait_for_the_write(kafka, worker_factory, em
     harness.wait_until(lambda: committed(kafka.bootstrap, "v2") == 10, 20, 0.3, "offsets")
 
 
+def test_a_failed_write_ahead_of_another_in_flight_loses_nothing(kafka, worker_factory, emu):
+    """Two writes are in flight at once; the first one answers 503 and the one behind it 204:
+    both batches are written again from the first, and offsets wait for them."""
+    emu.delay = 0.3
+    emu.fault(503, times=1)
+    recs = records(60)
+    harness.produce(kafka.bootstrap, "hr", recs)
+    w = worker_factory(kafka.bootstrap)
+    w.create("v2", config(emu, **{"batch.size": "10", "linger.ms": "5000"}))
+    got = wait_stored(w, emu, 60)
+    assert sort_points(got) == sort_points(expected(recs))
+    assert emu.max_inflight == 2
+    assert emu.requests[0]["status"] == 503
+    harness.wait_until(lambda: committed(kafka.bootstrap, "v2") == 60, 20, 0.3, "offsets")
+    assert w.status("v2")["tasks"][0]["state"] == "RUNNING"
+
+
 def test_401_fails_the_task_with_a_clear_message_and_no_secret(kafka, worker_factory, emu):
     harness.produce(kafka.bootstrap, "hr", records(3))
     w = worker_factory(kafka.bootstrap)
