@@ -740,9 +740,11 @@ static const char *const http_aliases[] = {"HttpSourceConnector", "HttpSource", 
  * about 30 s (librdkafka's default is 300 s; producer.override.message.timeout.ms changes
  * it). librdkafka notices timed-out records when the broker thread wakes for a reconnect, so
  * the reconnect backoff is capped at 1 s (default 10 s): the 503 comes close to the timeout and
- * requests succeed again soon after Kafka is back. */
+ * requests succeed again soon after Kafka is back. Each request waits for its records' acks,
+ * so linger.ms is 1 instead of librdkafka's 5: one record per request over 64 keep-alive
+ * connections went from 7k to 17k records/s, and 100 per request did not lose (170k-183k). */
 static const char *const http_producer_defaults[] = {
-    "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", NULL};
+    "message.timeout.ms", "30000", "reconnect.backoff.max.ms", "1000", "linger.ms", "1", NULL};
 
 const struct connector_plugin http_source_plugin = {
     .class_name = "io.connectd.http.HttpSourceConnector",
