@@ -124,6 +124,12 @@ def test_device_records_have_seed_002_shape(dev_kafka, worker):
                 assert 101.0 <= v["bodyTemperature"] <= 104.0, v
 
 
+def committed_sequence(w, name):
+    """The sequence number in the connector's stored source offset (0 while none is)."""
+    offs = w.get(f"/connectors/{name}/offsets").json().get("offsets", [])
+    return max((o["offset"].get("sequence", 0) for o in offs), default=0)
+
+
 @pytest.mark.parametrize("how", ["stop", "kill9"])
 def test_restart_continues_the_sequence_without_a_gap(dev_kafka, worker_factory, how):
     n, rate = 3000, 1000
@@ -131,6 +137,9 @@ def test_restart_continues_the_sequence_without_a_gap(dev_kafka, worker_factory,
     w.create("seq", vitals("seq", iterations=n, rate=rate))
     w.wait_state("seq", "RUNNING")
     harness.wait_until(lambda: end_offset(dev_kafka.bootstrap, "seq") >= 500, 20)
+    # kill -9 before the first offset flush would rightly start again from the beginning:
+    # wait until one is stored, so the test shows that the restart resumes from it
+    harness.wait_until(lambda: committed_sequence(w, "seq") > 0, 20, 0.05, "an offset flush")
     w.kill9() if how == "kill9" else w.stop()
     before = end_offset(dev_kafka.bootstrap, "seq")
     assert before < n  # stopped mid-stream
