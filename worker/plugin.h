@@ -132,6 +132,12 @@ struct connector_plugin {
      * commit_record (an MQTT PUBACK) never acknowledges a record Kafka does not have. */
     int (*record_failed)(void *state, struct task_ctx *t, const struct cd_record *r,
                          rd_kafka_resp_err_t err);
+    /* Source, optional: the task's producer lost every broker connection (err is
+     * RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN). Called on the task thread, between polls. Records
+     * in flight are still retried until message.timeout.ms; a connector whose clients wait
+     * (HTTP ingest) can refuse new work at once. Nothing says when Kafka is back: the next
+     * commit_record does. */
+    void (*kafka_unreachable)(void *state, struct task_ctx *t, rd_kafka_resp_err_t err);
     /* Source, optional: NULL-ended key, value pairs (librdkafka names) for the task's producer,
      * e.g. a shorter message.timeout.ms for a connector whose clients wait for the answer.
      * The worker's producer.<key> and the connector's producer.override.<key> win over them. */

@@ -54,6 +54,16 @@ static void src_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     f->err = m->err;
 }
 
+/* librdkafka's error events (served by rd_kafka_poll on the task thread). Without this
+ * callback librdkafka would print them to stderr itself. */
+static void src_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct src *s = opaque;
+    task_log(s->t, LOG_WARN, "producer: %s", reason);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && s->state && s->t->p->kafka_unreachable)
+        s->t->p->kafka_unreachable(s->state, s->t, (rd_kafka_resp_err_t)err);
+}
+
 static void src_track_topic(struct src *s, const char *topic)
 {
     if (s->last_topic && !strcmp(s->last_topic, topic))
@@ -295,6 +305,8 @@ static int src_open(struct src *s)
         return -1;
     }
     rd_kafka_conf_set_dr_msg_cb(conf, src_on_delivery);
+    rd_kafka_conf_set_error_cb(conf, src_on_error);
+    rd_kafka_conf_set_opaque(conf, s);
     s->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (!s->producer) {
         rd_kafka_conf_destroy(conf);

@@ -564,6 +564,17 @@ static void http_commit(void *state, struct task_ctx *t, const struct cd_record 
     record_done(state, r, RD_KAFKA_RESP_ERR_NO_ERROR);
 }
 
+/* Every broker connection is down: while a request's records already wait for Kafka (they
+ * probe it until message.timeout.ms), new requests get 503 at once. */
+static void http_kafka_unreachable(void *state, struct task_ctx *t, rd_kafka_resp_err_t err)
+{
+    struct hsrc *s = state;
+    pthread_mutex_lock(&s->mu);
+    s->kafka_down = 1;
+    s->down_err = err;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Kafka will not have r: its request's reply says so (500/503) instead of failing the task. */
 static int http_record_failed(void *state, struct task_ctx *t, const struct cd_record *r,
                               rd_kafka_resp_err_t err)
@@ -758,5 +769,6 @@ const struct connector_plugin http_source_plugin = {
     .poll = http_poll,
     .commit_record = http_commit,
     .record_failed = http_record_failed,
+    .kafka_unreachable = http_kafka_unreachable,
     .producer_defaults = http_producer_defaults,
 };

@@ -408,6 +408,37 @@ def test_kafka_unreachable_is_503_in_bounded_time_and_no_200_is_false(kafka, ing
     assert ingest.worker.status("outage")["tasks"][0]["state"] == "RUNNING"
 
 
+def test_requests_during_an_outage_get_503_before_the_message_timeout(kafka, ingest):
+    """Once the producer has lost every broker, a request arriving while another one's records
+    wait for Kafka gets 503 at once, long before message.timeout.ms (here 20 s) would say so;
+    the waiting request gets its 200 when the broker is back."""
+    url = ingest("outage2", **{"http.paths": "/cow=cow",
+                               "producer.override.message.timeout.ms": "20000"})
+    assert http_post(url + "/cow", json={"id": "before"}).status_code == 200
+    assert kafka.command("broker-down 1").startswith("ok")
+    try:
+        waiting = {}
+        t = threading.Thread(target=lambda: waiting.update(
+            r=http_post(url + "/cow", json={"id": "waiting"})))
+        t.start()
+        # librdkafka's event: "1/1 brokers are down"
+        harness.wait_until(lambda: "brokers are down" in ingest.worker.logs(),
+                           10, 0.1, "the producer noticing the outage")
+        start = time.time()
+        r = http_post(url + "/cow", json={"id": "refused"})
+        assert time.time() - start < 1
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "1"
+        assert r.json()["error_code"] == 50301
+        assert "Kafka is unreachable" in r.json()["message"], r.text
+    finally:
+        kafka.command("broker-up 1")
+    t.join()
+    assert waiting["r"].status_code == 200, waiting["r"].text
+    assert http_post(url + "/cow", json={"id": "after"}).status_code == 200
+    assert cow_ids(kafka.bootstrap) == ["before", "waiting", "after"]
+
+
 def test_mqtt_leaves_a_record_kafka_refuses_unacknowledged(kafka, worker_factory, mosquitto):
     """The runtime reports a refused record only to connectors that take charge of it (HTTP
     above). MQTT does not: its task fails without PUBACKing the message, so once the limit is
