@@ -307,7 +307,10 @@ static void mq_connect(struct mq *s)
     }
     s->m = m;
     s->connect_started = mono_ms();
-    rc = mosquitto_connect(m, u->host, u->port, s->keepalive);
+    /* Non-blocking TCP connect: CONNECT is queued and written once the socket is writable
+     * (POLLOUT in mq_read), so a host that never answers costs mqtt.connect.timeout.seconds,
+     * not the kernel's two minutes on the task thread. Name resolution still blocks. */
+    rc = mosquitto_connect_async(m, u->host, u->port, s->keepalive);
     if (rc) {
         char why[300];
         snprintf(why, sizeof(why), "%s:%d: %s", u->host, u->port, mosquitto_strerror(rc));

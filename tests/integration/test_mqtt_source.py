@@ -155,6 +155,35 @@ def test_broker_restart_reconnects_and_loses_nothing(kafka, worker_factory):
         broker.close()
 
 
+def test_a_broker_that_never_answers_the_tcp_connect_does_not_block_the_task(kafka,
+                                                                            worker_factory):
+    """A listener whose accept queue is full drops SYNs, so a TCP connect to it hangs for the
+    kernel's timeout (about two minutes). The connect does not block: the task notices there
+    was no CONNACK within mqtt.connect.timeout.seconds, and deleting it is prompt."""
+    import socket
+    stuck = socket.socket()
+    stuck.bind(("127.0.0.1", 0))
+    stuck.listen(0)
+    port = stuck.getsockname()[1]
+    fill = socket.create_connection(("127.0.0.1", port))  # takes the only backlog place
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-stuck", {"connector.class": "MqttSourceConnector",
+                              "mqtt.server.uri": f"tcp://127.0.0.1:{port}",
+                              "mqtt.topics": "health/#", "kafka.topic": "stuck",
+                              "mqtt.connect.timeout.seconds": "2"})
+        w.wait_state("mq-stuck", "RUNNING")
+        harness.wait_until(lambda: "no CONNACK within mqtt.connect.timeout.seconds" in w.logs(),
+                           10, 0.2, "the connect timeout")
+        start = time.time()
+        assert w.delete("/connectors/mq-stuck").status_code == 204
+        harness.wait_until(lambda: w.get("/connectors").json() == [], 10, 0.1, "deletion")
+        assert time.time() - start < 5
+    finally:
+        fill.close()
+        stuck.close()
+
+
 def test_wrong_password_fails_the_task_with_the_broker_reason(kafka, worker_factory, mosquitto):
     w = worker_factory(kafka.bootstrap)
     w.create("mq-bad", source_config(mosquitto, "device_data",
