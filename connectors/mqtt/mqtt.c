@@ -617,6 +617,11 @@ static void mqtt_stop(void *state, struct task_ctx *t)
 static const char *const mqtt_aliases[] = {"io.confluent.connect.mqtt.MqttSourceConnector",
                                            "MqttSource", NULL};
 
+/* A read batch is PUBACKed only once Kafka acked all of it, and the broker sends no more than
+ * max_inflight_messages meanwhile: the produce latency is the cycle time, so linger.ms is 1
+ * instead of librdkafka's 5. */
+static const char *const mqtt_producer_defaults[] = {"linger.ms", "1", NULL};
+
 const struct connector_plugin mqtt_source_plugin = {
     .class_name = "io.connectd.mqtt.MqttSourceConnector",
     .aliases = mqtt_aliases,
@@ -628,4 +633,5 @@ const struct connector_plugin mqtt_source_plugin = {
     .task_stop = mqtt_stop,
     .poll = mqtt_poll,
     .commit_record = mqtt_commit,
+    .producer_defaults = mqtt_producer_defaults,
 };
