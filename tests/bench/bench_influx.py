@@ -57,15 +57,24 @@ def count(influx, db):
     return series[0]["values"][0][1] if series else 0
 
 
+_clients = {}
+
+
 def committed(bootstrap, group):
-    """Sum of the group's committed offsets over the topic's partitions."""
+    """Sum of the group's committed offsets over the topic's partitions. One client per group
+    is kept: a new one per check took CPU from the processes being measured."""
     from confluent_kafka import Consumer, TopicPartition
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
-    try:
-        res = c.committed([TopicPartition("vitals", p) for p in range(PARTITIONS)], timeout=10)
-        return sum(max(tp.offset, 0) for tp in res)
-    finally:
-        c.close()
+    c = _clients.get((bootstrap, group))
+    if c is None:
+        c = _clients[(bootstrap, group)] = Consumer({
+            "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    res = c.committed([TopicPartition("vitals", p) for p in range(PARTITIONS)], timeout=10)
+    return sum(max(tp.offset, 0) for tp in res)
+
+
+def close_clients():
+    while _clients:
+        _clients.popitem()[1].close()
 
 
 def produce(bootstrap, path):
@@ -199,6 +208,7 @@ def main():
               f"{rate / srate:.0f}x; goal >= 250000 points/s: "
               f"{'met' if rate >= 250000 else 'not met'}")
     finally:
+        close_clients()
         influx.close()
         kafka.stop()
         subprocess.run(["rm", "-rf", tmp])
