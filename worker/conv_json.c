@@ -310,7 +310,7 @@ static json_t *from_struct(struct jconv *c, const json_t *schema, json_t *v, cha
             json_decref(out);
             return NULL;
         }
-        json_object_set_new(out, name, fv);
+        json_object_set_new_nocheck(out, name, fv); /* schema field names are valid */
     }
     return out;
 }

@@ -250,8 +250,13 @@ static json_t *heart_rate_value(uint64_t *s, const char *id, long long ts, int a
     int hr = anomalous ? (uniform(s) < 0.5 ? between(s, 30, 45) : between(s, 140, 190))
                        : between(s, 58, 100);
     int rr = anomalous ? between(s, 24, 35) : between(s, 12, 20);
-    return json_pack("{s:s s:I s:i s:i s:b}", "patient_id", id, "timestamp", (json_int_t)ts,
-                     "heart_rate", hr, "respiratory_rate", rr, "anomaly", anomalous);
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "patient_id", json_string(id));
+    json_object_set_new_nocheck(o, "timestamp", json_integer(ts));
+    json_object_set_new_nocheck(o, "heart_rate", json_integer(hr));
+    json_object_set_new_nocheck(o, "respiratory_rate", json_integer(rr));
+    json_object_set_new_nocheck(o, "anomaly", json_boolean(anomalous));
+    return o;
 }
 
 static json_t *device_value(uint64_t *s, const char *id, int dev, long long ts, int anomalous)
@@ -264,10 +269,17 @@ static json_t *device_value(uint64_t *s, const char *id, int dev, long long ts, 
     uint64_t home = (uint64_t)dev * 7919u;
     double lat = round_to(40.7128 + (uniform(&home) - 0.5) * 0.2 + (uniform(s) - 0.5) * 0.001, 6);
     double lon = round_to(-74.006 + (uniform(&home) - 0.5) * 0.2 + (uniform(s) - 0.5) * 0.001, 6);
-    return json_pack("{s:s s:I s:i s:i s:i s:i s:f s:f s:f}", "deviceId", id, "timestamp",
-                     (json_int_t)(ts / 1000), "heartRate", hr, "systolic", sys, "diastolic",
-                     sys - between(s, 35, 50), "oxygenSaturation", spo2, "bodyTemperature", temp,
-                     "latitude", lat, "longitude", lon);
+    json_t *o = json_object();
+    json_object_set_new_nocheck(o, "deviceId", json_string(id));
+    json_object_set_new_nocheck(o, "timestamp", json_integer(ts / 1000));
+    json_object_set_new_nocheck(o, "heartRate", json_integer(hr));
+    json_object_set_new_nocheck(o, "systolic", json_integer(sys));
+    json_object_set_new_nocheck(o, "diastolic", json_integer(sys - between(s, 35, 50)));
+    json_object_set_new_nocheck(o, "oxygenSaturation", json_integer(spo2));
+    json_object_set_new_nocheck(o, "bodyTemperature", json_real(temp));
+    json_object_set_new_nocheck(o, "latitude", json_real(lat));
+    json_object_set_new_nocheck(o, "longitude", json_real(lon));
+    return o;
 }
 
 static struct cd_record *make_record(struct vgen *g, long long n)
@@ -288,7 +300,8 @@ static struct cd_record *make_record(struct vgen *g, long long n)
     r->value.value = g->device_fmt ? device_value(&s, id, dev, ts, anomalous)
                                    : heart_rate_value(&s, id, ts, anomalous);
     r->source_partition = json_incref(g->partition);
-    r->source_offset = json_pack("{s:I}", "sequence", (json_int_t)n);
+    r->source_offset = json_object();
+    json_object_set_new_nocheck(r->source_offset, "sequence", json_integer(n));
     return r;
 }
 
