@@ -429,9 +429,13 @@ static int json_from_connect(void *state, const char *topic, const struct cd_dat
     json_t *payload = from_value(c, in->schema, in->value, "value", err, errlen);
     if (!payload)
         return -1;
-    json_t *out = c->schemas ? json_pack("{s:O s:o}", "schema", in->schema ? in->schema : json_null(),
-                                         "payload", payload)
-                             : payload;
+    json_t *out = payload;
+    if (c->schemas) { /* built directly: json_pack per record costs as much as the rest */
+        out = json_object();
+        json_object_set_new_nocheck(out, "schema", in->schema ? json_incref(in->schema)
+                                                              : json_null());
+        json_object_set_new_nocheck(out, "payload", payload);
+    }
     *buf = json_compact(out, len);
     json_decref(out);
     return 0;

@@ -52,6 +52,7 @@ struct fsrc {
     char *buf;          /* bytes read but not yet a complete line */
     size_t len, cap;
     json_t *partition;
+    json_t *schema; /* shared by every record: json_pack per line cost more than the line */
 };
 
 static void fsrc_seek_stored(struct fsrc *s, struct task_ctx *t)
@@ -97,6 +98,7 @@ static int fsrc_start(struct task_ctx *t, json_t *conf, void **state)
     if (s->batch < 1)
         s->batch = 2000;
     s->partition = s->path ? json_pack("{s:s}", "filename", s->path) : NULL;
+    s->schema = json_pack("{s:s s:b}", "type", "string", "optional", 0);
     s->cap = 65536;
     s->buf = malloc(s->cap);
     *state = s;
@@ -129,13 +131,14 @@ static char *fsrc_take_line(struct fsrc *s, size_t *consumed)
 static struct cd_record *fsrc_record(struct fsrc *s, char *line)
 {
     struct cd_record *r = cd_record_new(s->topic);
-    r->value.schema = json_pack("{s:s s:b}", "type", "string", "optional", 0);
+    r->value.schema = json_incref(s->schema);
     r->value.value = json_string(line);
     if (!r->value.value) /* not UTF-8: keep the bytes as they are */
         r->value.value = json_stringn_nocheck(line, strlen(line));
     if (s->partition) {
         r->source_partition = json_incref(s->partition);
-        r->source_offset = json_pack("{s:I}", "position", (json_int_t)s->position);
+        r->source_offset = json_object();
+        json_object_set_new_nocheck(r->source_offset, "position", json_integer(s->position));
     }
     free(line);
     return r;
@@ -183,6 +186,7 @@ static void fsrc_stop(void *state, struct task_ctx *t)
     if (s->f && s->f != stdin)
         fclose(s->f);
     json_decref(s->partition);
+    json_decref(s->schema);
     free(s->buf);
     free(s->path);
     free(s->topic);
