@@ -630,34 +630,12 @@ static int record_rejected(struct sf_task *s, struct sf_chan *ch, int64_t n, jso
     return rc;
 }
 
-/* Reads the channel's status: committed token (frees what it covers), rows the service
- * rejected (to task_record_failed), and whether it must be reopened. */
-static int chan_status(struct sf_task *s, struct sf_chan *ch)
+/* Applies one channel's entry of a status reply (st NULL: the service left it out): the
+ * committed token (frees what it covers), rows the service rejected (to task_record_failed),
+ * and whether it must be reopened; then sends what a reopen or a failed put left unsent. */
+static int chan_status_apply(struct sf_task *s, struct sf_chan *ch, json_t *st)
 {
-    char *path = chan_path(s, ch, "", ":bulk-channel-status");
-    json_t *req = json_pack("{s:[s]}", "channel_names", ch->name);
-    char *body = cd_json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    struct sf_resp r = {0};
-    int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/json", body, strlen(body), 0,
-                     &r);
-    free(path);
-    free(body);
-    if (rc) {
-        task_set_error(s->t, "channel status of %s: %s", ch->name, s->c.err);
-        return CD_ERR_RETRIABLE;
-    }
-    if (r.status != 200) {
-        char code[128], msg[512];
-        sf_resp_error(&r, code, sizeof(code), msg, sizeof(msg));
-        task_set_error(s->t, "channel status of %s answered HTTP %ld %s %s", ch->name, r.status,
-                       code, msg);
-        rc = r.status == 401 || r.status == 403 ? CD_ERR_FATAL : CD_ERR_RETRIABLE;
-        sf_resp_free(&r);
-        return rc;
-    }
-    json_t *j = json_loadb(r.body, r.len, 0, NULL);
-    json_t *st = json_object_get(json_object_get(j, "channel_statuses"), ch->name);
+    int rc = 0;
     const char *code = json_string_value(json_object_get(st, "channel_status_code"));
     if (!st || (code && strcmp(code, "SUCCESS"))) {
         task_log(s->t, 1, "channel %s is %s; reopening", ch->name, st ? code : "gone");
@@ -673,12 +651,52 @@ static int chan_status(struct sf_task *s, struct sf_chan *ch)
             rc = record_rejected(s, ch, errs - ch->errors_seen, st) ? CD_ERR_FATAL : 0;
         ch->errors_seen = errs;
     }
-    json_decref(j);
-    sf_resp_free(&r);
-    /* A reopen, or batches a failed put left unsent: send them now. */
     if (!rc && ch->inflight && (!ch->open || has_unsent(ch)))
         rc = chan_push(s, ch);
     return rc;
+}
+
+/* Reads the status of chans[0..n), all channels of one table, in one bulk-status request:
+ * a flush over many partitions costs one round trip, not one per partition. */
+static int chans_status(struct sf_task *s, struct sf_chan **chans, size_t n)
+{
+    char *path = chan_path(s, chans[0], "", ":bulk-channel-status");
+    json_t *names = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(names, json_string(chans[i]->name));
+    json_t *req = json_pack("{s:o}", "channel_names", names);
+    char *body = cd_json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    struct sf_resp r = {0};
+    int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/json", body, strlen(body), 0,
+                     &r);
+    free(path);
+    free(body);
+    if (rc) {
+        task_set_error(s->t, "channel status of %s: %s", chans[0]->name, s->c.err);
+        return CD_ERR_RETRIABLE;
+    }
+    if (r.status != 200) {
+        char code[128], msg[512];
+        sf_resp_error(&r, code, sizeof(code), msg, sizeof(msg));
+        task_set_error(s->t, "channel status of %s answered HTTP %ld %s %s", chans[0]->name,
+                       r.status, code, msg);
+        rc = r.status == 401 || r.status == 403 ? CD_ERR_FATAL : CD_ERR_RETRIABLE;
+        sf_resp_free(&r);
+        return rc;
+    }
+    json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    json_t *all = json_object_get(j, "channel_statuses");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = chan_status_apply(s, chans[i], json_object_get(all, chans[i]->name));
+    json_decref(j);
+    sf_resp_free(&r);
+    return rc;
+}
+
+static int chan_status(struct sf_task *s, struct sf_chan *ch)
+{
+    return chans_status(s, &ch, 1);
 }
 
 static void chan_free(struct sf_chan *ch)
@@ -1006,15 +1024,31 @@ static int sf_put(void *state, struct task_ctx *t, struct cd_record **recs, size
     return send_aged(s);
 }
 
+/* Reads the status of every channel with batches in flight, one request per table. */
+static int status_all(struct sf_task *s)
+{
+    struct sf_chan **group = malloc((s->nchans ? s->nchans : 1) * sizeof(*group));
+    int rc = 0;
+    for (struct sf_table *tb = s->tables; tb && !rc; tb = tb->next) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->nchans; i++)
+            if (s->chans[i]->table == tb && s->chans[i]->inflight)
+                group[n++] = s->chans[i];
+        if (n)
+            rc = chans_status(s, group, n);
+    }
+    free(group);
+    return rc;
+}
+
 static int sf_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets)
 {
     struct sf_task *s = state;
     if (s->fatal)
         return CD_ERR_FATAL;
     int rc = send_aged(s);
-    for (size_t i = 0; !rc && i < s->nchans; i++)
-        if (s->chans[i]->inflight)
-            rc = chan_status(s, s->chans[i]);
+    if (!rc)
+        rc = status_all(s);
     if (rc)
         return rc;
     for (int i = 0; i < offsets->cnt; i++) {
