@@ -13,6 +13,7 @@
 #include "plugin.h"
 #include "sf_auth.h"
 #include "sf_client.h"
+#include "sf_row.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -147,6 +148,7 @@ struct sf_task {
     struct sf_table *tables;
     struct sf_chan **chans;
     size_t nchans, capchans;
+    struct sf_buf row; /* the row being encoded */
     int fatal;
 };
 
@@ -926,21 +928,64 @@ static json_t *record_metadata(const struct cd_record *r)
     return m;
 }
 
-/* The NDJSON line of one record (malloc'd), or NULL with why in err. */
-static char *record_row(struct sf_task *s, struct sf_table *tb, const struct cd_record *r,
-                        int *rc, char *err, size_t errlen)
+#define PUT_LIT(b, lit) sf_buf_put(b, lit, sizeof(lit) - 1)
+
+/* RECORD_METADATA written straight as JSON: the same object record_metadata builds. */
+static int write_metadata(struct sf_buf *b, const struct cd_record *r)
 {
-    json_t *row = json_object();
-    json_object_set_new(row, "RECORD_METADATA", record_metadata(r));
+    PUT_LIT(b, "{\"offset\":");
+    sf_buf_int(b, r->offset);
+    PUT_LIT(b, ",\"topic\":");
+    if (sf_buf_str(b, r->topic, strlen(r->topic)))
+        return -1;
+    PUT_LIT(b, ",\"partition\":");
+    sf_buf_int(b, r->partition);
+    if (r->timestamp >= 0) {
+        PUT_LIT(b, ",\"CreateTime\":");
+        sf_buf_int(b, r->timestamp);
+    }
+    if (r->key.value) {
+        PUT_LIT(b, ",\"key\":");
+        if (sf_buf_json(b, r->key.value))
+            return -1;
+    } else if (r->raw_key) {
+        PUT_LIT(b, ",\"key\":");
+        if (sf_buf_str(b, r->raw_key, r->raw_key_len))
+            return -1;
+    }
+    if (r->headers && rd_kafka_header_cnt(r->headers)) {
+        json_t *m = record_metadata(r); /* headers are rare: the same object, then its part */
+        PUT_LIT(b, ",\"headers\":");
+        int rc = sf_buf_json(b, json_object_get(m, "headers"));
+        json_decref(m);
+        if (rc)
+            return -1;
+    }
+    PUT_LIT(b, "}");
+    return 0;
+}
+
+/* The NDJSON line of one record into s->row: 0, or -1 with *rc a cd_err or why in err. */
+static int record_row(struct sf_task *s, struct sf_table *tb, const struct cd_record *r,
+                      int *rc, char *err, size_t errlen)
+{
+    struct sf_buf *b = &s->row;
+    b->len = 0;
     *rc = 0;
-    if (!s->schematize)
-        json_object_set(row, "RECORD_CONTENT", r->value.value ? r->value.value : json_null());
-    else if (r->value.value && !json_is_object(r->value.value)) {
+    int bad;
+    if (!s->schematize) {
+        PUT_LIT(b, "{\"RECORD_METADATA\":");
+        bad = write_metadata(b, r);
+        PUT_LIT(b, ",\"RECORD_CONTENT\":");
+        bad = bad || sf_buf_json(b, r->value.value ? r->value.value : json_null());
+        PUT_LIT(b, "}");
+    } else if (r->value.value && !json_is_object(r->value.value)) {
         snprintf(err, errlen, "schematization needs a struct or map value, got %s",
                  json_is_array(r->value.value) ? "an array" : "a scalar");
-        json_decref(row);
-        return NULL;
+        return -1;
     } else {
+        json_t *row = json_object();
+        json_object_set_new(row, "RECORD_METADATA", record_metadata(r));
         const char *k;
         json_t *v;
         json_object_foreach(r->value.value, k, v) {
@@ -949,17 +994,17 @@ static char *record_row(struct sf_task *s, struct sf_table *tb, const struct cd_
             if (*rc) {
                 free(col);
                 json_decref(row);
-                return NULL;
+                return -1;
             }
             json_object_set(row, col, v);
             free(col);
         }
+        bad = sf_buf_json(b, row);
+        json_decref(row);
     }
-    char *text = cd_json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(row);
-    if (!text)
+    if (bad)
         snprintf(err, errlen, "the value cannot be written as JSON");
-    return text;
+    return bad ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- task */
@@ -978,6 +1023,7 @@ static void sf_task_free(struct sf_task *s)
         free(tb);
     }
     sf_client_free(&s->c);
+    sf_buf_free(&s->row);
     json_decref(s->t2t);
     free(s->db);
     free(s->schema);
@@ -1126,28 +1172,24 @@ static int put_one(struct sf_task *s, struct sf_chan *ch, const struct cd_record
 {
     char err[256];
     int rc;
-    char *row = record_row(s, ch->table, r, &rc, err, sizeof(err));
-    if (!row) {
+    if (record_row(s, ch->table, r, &rc, err, sizeof(err))) {
         if (rc)
             return rc;
         ch->next = r->offset + 1;
         return task_record_failed(s->t, r, "%s", err) ? CD_ERR_FATAL : 0;
     }
-    size_t len = strlen(row);
+    const char *row = s->row.p;
+    size_t len = s->row.len;
     if ((int64_t)len + 1 > SF_MAX_REQUEST) {
-        free(row);
         ch->next = r->offset + 1;
         return task_record_failed(s->t, r, "row of %zu bytes exceeds the 4 MB request limit",
                                   len) ? CD_ERR_FATAL : 0;
     }
-    if (ch->cur && (int64_t)(ch->cur->len + len + 1) > s->max_bytes && (rc = chan_send(s, ch))) {
-        free(row);
+    if (ch->cur && (int64_t)(ch->cur->len + len + 1) > s->max_bytes && (rc = chan_send(s, ch)))
         return rc;
-    }
     if (!ch->cur)
         ch->cur = batch_new();
     batch_add(ch->cur, row, len, r->offset);
-    free(row);
     ch->next = r->offset + 1;
     if ((int64_t)ch->cur->n >= s->max_count || (int64_t)ch->cur->len >= s->max_bytes) {
         if ((rc = chan_send(s, ch)))
