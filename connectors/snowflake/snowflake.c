@@ -13,7 +13,9 @@
 #include "plugin.h"
 #include "sf_auth.h"
 #include "sf_client.h"
+#include "sf_row.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +120,26 @@ struct sf_chan {
     struct sf_batch *inflight; /* appended or waiting to be, oldest first */
 };
 
+/* One append at a time runs on the sender thread, so that the task thread encodes the next
+ * rows meanwhile. The task thread owns everything else: it starts a job, and before it next
+ * touches the client or a channel's state it collects the result (sender_wait). While a job
+ * runs the sender alone uses the client (c) and reads the batch, which nothing changes. */
+struct sf_sender {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int started, quit;
+    int busy, done;      /* a job is posted / the sender has finished it */
+    struct sf_chan *ch;  /* the job: append b to ch at path */
+    struct sf_batch *b;
+    char *path;
+    int call_rc;         /* sf_call's result and reply */
+    struct sf_resp r;
+};
+
 struct sf_task {
     struct sf_client c;
+    struct sf_sender snd;
     struct task_ctx *t;
     char *db, *schema, *conn;
     json_t *t2t;
@@ -128,10 +148,13 @@ struct sf_task {
     struct sf_table *tables;
     struct sf_chan **chans;
     size_t nchans, capchans;
+    struct sf_buf row; /* the row being encoded */
     int fatal;
 };
 
 enum { PUSH_OK = 0, PUSH_REOPEN = 1 };
+
+static int sender_wait(struct sf_task *s);
 
 static int64_t now_ms(void)
 {
@@ -312,6 +335,9 @@ static void request_id(char *out, size_t outlen)
  * set on the task. */
 static int sf_sql(struct sf_task *s, const char *stmt)
 {
+    int wrc = sender_wait(s);
+    if (wrc)
+        return wrc;
     json_t *req = json_pack("{s:s s:i s:s s:s}", "statement", stmt, "timeout", 60, "database",
                             s->db, "schema", s->schema);
     if (s->c.role[0])
@@ -470,7 +496,9 @@ static int auth_failure(struct sf_task *s, const struct sf_resp *r, const char *
  * last committed offset token; what we hold above it is marked for resending. */
 static int chan_open(struct sf_task *s, struct sf_chan *ch)
 {
-    int rc = table_ensure(s, ch->table);
+    int rc = sender_wait(s);
+    if (!rc)
+        rc = table_ensure(s, ch->table);
     if (rc)
         return rc;
     char *path = chan_path(s, ch, "", "");
@@ -524,30 +552,35 @@ static int chan_open(struct sf_task *s, struct sf_chan *ch)
     return rc;
 }
 
-/* Appends one batch. PUSH_OK, PUSH_REOPEN, or a cd_err. */
-static int chan_append(struct sf_task *s, struct sf_chan *ch, struct sf_batch *b)
+/* The path of an append of b to ch, with the channel's current continuation token. */
+static char *append_path(struct sf_task *s, struct sf_chan *ch, struct sf_batch *b)
 {
     char *base = chan_path(s, ch, "/data", "/rows");
-    char *ct = curl_easy_escape(s->c.curl, ch->ct, 0), *path;
-    int n = asprintf(&path, "%s?continuationToken=%s&startOffsetToken=%lld&endOffsetToken=%lld",
-                     base, ct, (long long)b->offs[0], (long long)b->offs[b->n - 1]);
-    curl_free(ct);
+    size_t ctlen = strlen(ch->ct) * 3 + 1;
+    char *ct = malloc(ctlen), *path = NULL;
+    sf_escape(ch->ct, ct, ctlen);
+    if (asprintf(&path, "%s?continuationToken=%s&startOffsetToken=%lld&endOffsetToken=%lld",
+                 base, ct, (long long)b->offs[0], (long long)b->offs[b->n - 1]) < 0)
+        path = NULL;
+    free(ct);
     free(base);
-    if (n < 0)
-        return CD_ERR_RETRIABLE;
-    struct sf_resp r = {0};
-    int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/x-ndjson", b->buf, b->len, 1,
-                     &r);
-    free(path);
-    if (rc) {
+    return path;
+}
+
+/* What an append's reply means: PUSH_OK (the next continuation token is taken), PUSH_REOPEN,
+ * or a cd_err. call_rc is sf_call's result. */
+static int append_reply(struct sf_task *s, struct sf_chan *ch, int call_rc, struct sf_resp *r)
+{
+    if (call_rc) {
         /* The request may have reached the service: only a reopen tells what it holds. */
         task_log(s->t, 1, "append to %s failed (%s); reopening the channel", ch->name, s->c.err);
         return PUSH_REOPEN;
     }
+    int rc;
     char code[128], msg[512];
-    sf_resp_error(&r, code, sizeof(code), msg, sizeof(msg));
-    if (r.status == 200) {
-        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    sf_resp_error(r, code, sizeof(code), msg, sizeof(msg));
+    if (r->status == 200) {
+        json_t *j = json_loadb(r->body, r->len, 0, NULL);
         const char *next = json_string_value(json_object_get(j, "next_continuation_token"));
         if (next) {
             free(ch->ct);
@@ -556,16 +589,33 @@ static int chan_append(struct sf_task *s, struct sf_chan *ch, struct sf_batch *b
         } else
             rc = PUSH_REOPEN;
         json_decref(j);
-    } else if (r.status == 401 || r.status == 403)
-        rc = auth_failure(s, &r, "an append", code, msg);
-    else if (needs_reopen(&r, code)) {
-        task_log(s->t, 1, "channel %s: HTTP %ld %s; reopening", ch->name, r.status, code);
+    } else if (r->status == 401 || r->status == 403)
+        rc = auth_failure(s, r, "an append", code, msg);
+    else if (needs_reopen(r, code)) {
+        task_log(s->t, 1, "channel %s: HTTP %ld %s; reopening", ch->name, r->status, code);
         rc = PUSH_REOPEN;
     } else {
         task_set_error(s->t, "append to channel %s answered HTTP %ld %s %s", ch->name,
-                       r.status, code, msg);
+                       r->status, code, msg);
         rc = CD_ERR_FATAL;
     }
+    return rc;
+}
+
+/* Appends one batch and waits for the reply. PUSH_OK, PUSH_REOPEN, or a cd_err. */
+static int chan_append(struct sf_task *s, struct sf_chan *ch, struct sf_batch *b)
+{
+    int rc = sender_wait(s);
+    if (rc)
+        return rc;
+    char *path = append_path(s, ch, b);
+    if (!path)
+        return CD_ERR_RETRIABLE;
+    struct sf_resp r = {0};
+    int call_rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/x-ndjson", b->buf,
+                          b->len, 1, &r);
+    free(path);
+    rc = append_reply(s, ch, call_rc, &r);
     sf_resp_free(&r);
     return rc;
 }
@@ -601,17 +651,127 @@ static int chan_push(struct sf_task *s, struct sf_chan *ch)
     }
 }
 
-/* Moves the current buffer to the send queue and sends it. */
+/* ---------------------------------------------------------------- the sender thread */
+
+static void *sender_main(void *arg)
+{
+    struct sf_task *s = arg;
+    struct sf_sender *q = &s->snd;
+    pthread_mutex_lock(&q->lock);
+    for (;;) {
+        while (!q->quit && (!q->busy || q->done))
+            pthread_cond_wait(&q->cond, &q->lock);
+        if (q->quit)
+            break;
+        pthread_mutex_unlock(&q->lock);
+        memset(&q->r, 0, sizeof(q->r));
+        int rc = sf_call(&s->c, SF_INGEST, "POST", q->path, "application/x-ndjson", q->b->buf,
+                         q->b->len, 1, &q->r);
+        pthread_mutex_lock(&q->lock);
+        q->call_rc = rc;
+        q->done = 1;
+        pthread_cond_broadcast(&q->cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return NULL;
+}
+
+static int sender_start(struct sf_task *s)
+{
+    struct sf_sender *q = &s->snd;
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+    q->started = !pthread_create(&q->thread, NULL, sender_main, s);
+    return q->started ? 0 : -1;
+}
+
+/* Takes the finished job's reply, as a synchronous append would have: 0 or a cd_err. A
+ * reopen (or a lost reply) resends from the committed token through chan_push. */
+static void sender_collect(struct sf_sender *q)
+{
+    pthread_mutex_lock(&q->lock);
+    while (!q->done)
+        pthread_cond_wait(&q->cond, &q->lock);
+    q->busy = q->done = 0;
+    pthread_mutex_unlock(&q->lock);
+    free(q->path);
+    q->path = NULL;
+}
+
+/* Forgets the running job's reply (its channel is being closed: the partition's next owner
+ * resumes from the committed token). */
+static void sender_discard(struct sf_task *s)
+{
+    if (!s->snd.busy)
+        return;
+    sender_collect(&s->snd);
+    sf_resp_free(&s->snd.r);
+}
+
+static int sender_wait(struct sf_task *s)
+{
+    struct sf_sender *q = &s->snd;
+    if (!q->busy)
+        return 0;
+    sender_collect(q);
+    int rc = append_reply(s, q->ch, q->call_rc, &q->r);
+    sf_resp_free(&q->r);
+    if (rc == PUSH_OK) {
+        q->b->sent = 1;
+        return has_unsent(q->ch) ? chan_push(s, q->ch) : 0;
+    }
+    if (rc != PUSH_REOPEN)
+        return rc;
+    q->ch->open = 0;
+    return chan_push(s, q->ch);
+}
+
+static void sender_stop(struct sf_task *s)
+{
+    struct sf_sender *q = &s->snd;
+    if (!q->started)
+        return;
+    sender_discard(s);
+    pthread_mutex_lock(&q->lock);
+    q->quit = 1;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    pthread_join(q->thread, NULL);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+    q->started = 0;
+}
+
+/* Moves the current buffer to the send queue and sends it: on the sender thread when the
+ * channel is open and nothing older waits to be sent, else (reopen, resend) in place. */
 static int chan_send(struct sf_task *s, struct sf_chan *ch)
 {
     if (!ch->cur)
         return 0;
+    int rc = sender_wait(s);
+    if (rc)
+        return rc;
     struct sf_batch **pp = &ch->inflight;
     while (*pp)
         pp = &(*pp)->next;
-    *pp = ch->cur;
+    struct sf_batch *b = *pp = ch->cur;
     ch->cur = NULL;
-    return chan_push(s, ch);
+    for (struct sf_batch *o = ch->inflight; o != b; o = o->next)
+        if (!o->sent)
+            return chan_push(s, ch);
+    struct sf_sender *q = &s->snd;
+    char *path = ch->open && q->started ? append_path(s, ch, b) : NULL;
+    if (!path)
+        return chan_push(s, ch);
+    pthread_mutex_lock(&q->lock);
+    q->ch = ch;
+    q->b = b;
+    q->path = path;
+    q->busy = 1;
+    q->done = 0;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+    return 0;
 }
 
 static int record_rejected(struct sf_task *s, struct sf_chan *ch, int64_t n, json_t *st)
@@ -630,34 +790,12 @@ static int record_rejected(struct sf_task *s, struct sf_chan *ch, int64_t n, jso
     return rc;
 }
 
-/* Reads the channel's status: committed token (frees what it covers), rows the service
- * rejected (to task_record_failed), and whether it must be reopened. */
-static int chan_status(struct sf_task *s, struct sf_chan *ch)
+/* Applies one channel's entry of a status reply (st NULL: the service left it out): the
+ * committed token (frees what it covers), rows the service rejected (to task_record_failed),
+ * and whether it must be reopened; then sends what a reopen or a failed put left unsent. */
+static int chan_status_apply(struct sf_task *s, struct sf_chan *ch, json_t *st)
 {
-    char *path = chan_path(s, ch, "", ":bulk-channel-status");
-    json_t *req = json_pack("{s:[s]}", "channel_names", ch->name);
-    char *body = cd_json_dumps(req, JSON_COMPACT);
-    json_decref(req);
-    struct sf_resp r = {0};
-    int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/json", body, strlen(body), 0,
-                     &r);
-    free(path);
-    free(body);
-    if (rc) {
-        task_set_error(s->t, "channel status of %s: %s", ch->name, s->c.err);
-        return CD_ERR_RETRIABLE;
-    }
-    if (r.status != 200) {
-        char code[128], msg[512];
-        sf_resp_error(&r, code, sizeof(code), msg, sizeof(msg));
-        task_set_error(s->t, "channel status of %s answered HTTP %ld %s %s", ch->name, r.status,
-                       code, msg);
-        rc = r.status == 401 || r.status == 403 ? CD_ERR_FATAL : CD_ERR_RETRIABLE;
-        sf_resp_free(&r);
-        return rc;
-    }
-    json_t *j = json_loadb(r.body, r.len, 0, NULL);
-    json_t *st = json_object_get(json_object_get(j, "channel_statuses"), ch->name);
+    int rc = 0;
     const char *code = json_string_value(json_object_get(st, "channel_status_code"));
     if (!st || (code && strcmp(code, "SUCCESS"))) {
         task_log(s->t, 1, "channel %s is %s; reopening", ch->name, st ? code : "gone");
@@ -673,12 +811,55 @@ static int chan_status(struct sf_task *s, struct sf_chan *ch)
             rc = record_rejected(s, ch, errs - ch->errors_seen, st) ? CD_ERR_FATAL : 0;
         ch->errors_seen = errs;
     }
-    json_decref(j);
-    sf_resp_free(&r);
-    /* A reopen, or batches a failed put left unsent: send them now. */
     if (!rc && ch->inflight && (!ch->open || has_unsent(ch)))
         rc = chan_push(s, ch);
     return rc;
+}
+
+/* Reads the status of chans[0..n), all channels of one table, in one bulk-status request:
+ * a flush over many partitions costs one round trip, not one per partition. */
+static int chans_status(struct sf_task *s, struct sf_chan **chans, size_t n)
+{
+    int wrc = sender_wait(s);
+    if (wrc)
+        return wrc;
+    char *path = chan_path(s, chans[0], "", ":bulk-channel-status");
+    json_t *names = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(names, json_string(chans[i]->name));
+    json_t *req = json_pack("{s:o}", "channel_names", names);
+    char *body = cd_json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    struct sf_resp r = {0};
+    int rc = sf_call(&s->c, SF_INGEST, "POST", path, "application/json", body, strlen(body), 0,
+                     &r);
+    free(path);
+    free(body);
+    if (rc) {
+        task_set_error(s->t, "channel status of %s: %s", chans[0]->name, s->c.err);
+        return CD_ERR_RETRIABLE;
+    }
+    if (r.status != 200) {
+        char code[128], msg[512];
+        sf_resp_error(&r, code, sizeof(code), msg, sizeof(msg));
+        task_set_error(s->t, "channel status of %s answered HTTP %ld %s %s", chans[0]->name,
+                       r.status, code, msg);
+        rc = r.status == 401 || r.status == 403 ? CD_ERR_FATAL : CD_ERR_RETRIABLE;
+        sf_resp_free(&r);
+        return rc;
+    }
+    json_t *j = json_loadb(r.body, r.len, 0, NULL);
+    json_t *all = json_object_get(j, "channel_statuses");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = chan_status_apply(s, chans[i], json_object_get(all, chans[i]->name));
+    json_decref(j);
+    sf_resp_free(&r);
+    return rc;
+}
+
+static int chan_status(struct sf_task *s, struct sf_chan *ch)
+{
+    return chans_status(s, &ch, 1);
 }
 
 static void chan_free(struct sf_chan *ch)
@@ -747,21 +928,64 @@ static json_t *record_metadata(const struct cd_record *r)
     return m;
 }
 
-/* The NDJSON line of one record (malloc'd), or NULL with why in err. */
-static char *record_row(struct sf_task *s, struct sf_table *tb, const struct cd_record *r,
-                        int *rc, char *err, size_t errlen)
+#define PUT_LIT(b, lit) sf_buf_put(b, lit, sizeof(lit) - 1)
+
+/* RECORD_METADATA written straight as JSON: the same object record_metadata builds. */
+static int write_metadata(struct sf_buf *b, const struct cd_record *r)
 {
-    json_t *row = json_object();
-    json_object_set_new(row, "RECORD_METADATA", record_metadata(r));
+    PUT_LIT(b, "{\"offset\":");
+    sf_buf_int(b, r->offset);
+    PUT_LIT(b, ",\"topic\":");
+    if (sf_buf_str(b, r->topic, strlen(r->topic)))
+        return -1;
+    PUT_LIT(b, ",\"partition\":");
+    sf_buf_int(b, r->partition);
+    if (r->timestamp >= 0) {
+        PUT_LIT(b, ",\"CreateTime\":");
+        sf_buf_int(b, r->timestamp);
+    }
+    if (r->key.value) {
+        PUT_LIT(b, ",\"key\":");
+        if (sf_buf_json(b, r->key.value))
+            return -1;
+    } else if (r->raw_key) {
+        PUT_LIT(b, ",\"key\":");
+        if (sf_buf_str(b, r->raw_key, r->raw_key_len))
+            return -1;
+    }
+    if (r->headers && rd_kafka_header_cnt(r->headers)) {
+        json_t *m = record_metadata(r); /* headers are rare: the same object, then its part */
+        PUT_LIT(b, ",\"headers\":");
+        int rc = sf_buf_json(b, json_object_get(m, "headers"));
+        json_decref(m);
+        if (rc)
+            return -1;
+    }
+    PUT_LIT(b, "}");
+    return 0;
+}
+
+/* The NDJSON line of one record into s->row: 0, or -1 with *rc a cd_err or why in err. */
+static int record_row(struct sf_task *s, struct sf_table *tb, const struct cd_record *r,
+                      int *rc, char *err, size_t errlen)
+{
+    struct sf_buf *b = &s->row;
+    b->len = 0;
     *rc = 0;
-    if (!s->schematize)
-        json_object_set(row, "RECORD_CONTENT", r->value.value ? r->value.value : json_null());
-    else if (r->value.value && !json_is_object(r->value.value)) {
+    int bad;
+    if (!s->schematize) {
+        PUT_LIT(b, "{\"RECORD_METADATA\":");
+        bad = write_metadata(b, r);
+        PUT_LIT(b, ",\"RECORD_CONTENT\":");
+        bad = bad || sf_buf_json(b, r->value.value ? r->value.value : json_null());
+        PUT_LIT(b, "}");
+    } else if (r->value.value && !json_is_object(r->value.value)) {
         snprintf(err, errlen, "schematization needs a struct or map value, got %s",
                  json_is_array(r->value.value) ? "an array" : "a scalar");
-        json_decref(row);
-        return NULL;
+        return -1;
     } else {
+        json_t *row = json_object();
+        json_object_set_new(row, "RECORD_METADATA", record_metadata(r));
         const char *k;
         json_t *v;
         json_object_foreach(r->value.value, k, v) {
@@ -770,23 +994,24 @@ static char *record_row(struct sf_task *s, struct sf_table *tb, const struct cd_
             if (*rc) {
                 free(col);
                 json_decref(row);
-                return NULL;
+                return -1;
             }
             json_object_set(row, col, v);
             free(col);
         }
+        bad = sf_buf_json(b, row);
+        json_decref(row);
     }
-    char *text = cd_json_dumps(row, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(row);
-    if (!text)
+    if (bad)
         snprintf(err, errlen, "the value cannot be written as JSON");
-    return text;
+    return bad ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- task */
 
 static void sf_task_free(struct sf_task *s)
 {
+    sender_stop(s);
     for (size_t i = 0; i < s->nchans; i++)
         chan_free(s->chans[i]);
     free(s->chans);
@@ -798,6 +1023,7 @@ static void sf_task_free(struct sf_task *s)
         free(tb);
     }
     sf_client_free(&s->c);
+    sf_buf_free(&s->row);
     json_decref(s->t2t);
     free(s->db);
     free(s->schema);
@@ -868,6 +1094,11 @@ static int sf_start(struct task_ctx *t, json_t *conf, void **state)
         sf_task_free(s);
         return rc == CD_ERR_RETRIABLE ? CD_ERR_FATAL : rc;
     }
+    if (sender_start(s)) {
+        task_set_error(t, "cannot start the sender thread");
+        sf_task_free(s);
+        return CD_ERR_FATAL;
+    }
     task_log(t, 2, "logged in to Snowflake account %s as %s (key %s), ingest host %s",
              s->c.account, s->c.user, s->c.fp, s->c.ingest_host);
     *state = s;
@@ -910,6 +1141,8 @@ static int sf_close(void *state, struct task_ctx *t, const rd_kafka_topic_partit
             if (ch->partition != parts->elems[i].partition ||
                 strcmp(ch->topic, parts->elems[i].topic))
                 continue;
+            if (s->snd.busy && s->snd.ch == ch)
+                sender_discard(s);
             chan_free(ch); /* the next owner resumes from the committed token */
             s->chans[k] = s->chans[--s->nchans];
             break;
@@ -939,28 +1172,24 @@ static int put_one(struct sf_task *s, struct sf_chan *ch, const struct cd_record
 {
     char err[256];
     int rc;
-    char *row = record_row(s, ch->table, r, &rc, err, sizeof(err));
-    if (!row) {
+    if (record_row(s, ch->table, r, &rc, err, sizeof(err))) {
         if (rc)
             return rc;
         ch->next = r->offset + 1;
         return task_record_failed(s->t, r, "%s", err) ? CD_ERR_FATAL : 0;
     }
-    size_t len = strlen(row);
+    const char *row = s->row.p;
+    size_t len = s->row.len;
     if ((int64_t)len + 1 > SF_MAX_REQUEST) {
-        free(row);
         ch->next = r->offset + 1;
         return task_record_failed(s->t, r, "row of %zu bytes exceeds the 4 MB request limit",
                                   len) ? CD_ERR_FATAL : 0;
     }
-    if (ch->cur && (int64_t)(ch->cur->len + len + 1) > s->max_bytes && (rc = chan_send(s, ch))) {
-        free(row);
+    if (ch->cur && (int64_t)(ch->cur->len + len + 1) > s->max_bytes && (rc = chan_send(s, ch)))
         return rc;
-    }
     if (!ch->cur)
         ch->cur = batch_new();
     batch_add(ch->cur, row, len, r->offset);
-    free(row);
     ch->next = r->offset + 1;
     if ((int64_t)ch->cur->n >= s->max_count || (int64_t)ch->cur->len >= s->max_bytes) {
         if ((rc = chan_send(s, ch)))
@@ -1006,15 +1235,31 @@ static int sf_put(void *state, struct task_ctx *t, struct cd_record **recs, size
     return send_aged(s);
 }
 
+/* Reads the status of every channel with batches in flight, one request per table. */
+static int status_all(struct sf_task *s)
+{
+    struct sf_chan **group = malloc((s->nchans ? s->nchans : 1) * sizeof(*group));
+    int rc = 0;
+    for (struct sf_table *tb = s->tables; tb && !rc; tb = tb->next) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->nchans; i++)
+            if (s->chans[i]->table == tb && s->chans[i]->inflight)
+                group[n++] = s->chans[i];
+        if (n)
+            rc = chans_status(s, group, n);
+    }
+    free(group);
+    return rc;
+}
+
 static int sf_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets)
 {
     struct sf_task *s = state;
     if (s->fatal)
         return CD_ERR_FATAL;
     int rc = send_aged(s);
-    for (size_t i = 0; !rc && i < s->nchans; i++)
-        if (s->chans[i]->inflight)
-            rc = chan_status(s, s->chans[i]);
+    if (!rc)
+        rc = status_all(s);
     if (rc)
         return rc;
     for (int i = 0; i < offsets->cnt; i++) {

@@ -340,7 +340,10 @@ def test_rows_the_service_rejects_fail_the_task(snowflake_emu, dev_kafka, worker
     w.create("sf", fast_config(emu))
     w.wait_state("sf", "RUNNING")
     admin(emu, "reject", {"rows": 1})
-    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4)])
+    # One key, so one partition and one append: with the rows on two channels, the status
+    # read that finds the rejection could fail the task before the other channel's buffer
+    # went out, and fewer than 3 rows would arrive.
+    produce(dev_kafka.bootstrap, "vitals", [device(i) for i in range(4)], keys=["d"] * 4)
     wait_until(lambda: len(emu.rows("INGEST.INGEST.VITALS")) == 3, 20, what="3 good rows")
     # The service reports the rejection through the channel status, read at flush.
     trace = w.wait_task_state("sf", "FAILED")["tasks"][0]["trace"]
