@@ -18,6 +18,7 @@
 #define SINK_BATCH_MAX 1000
 #define SINK_BATCH_LIMIT 20000 /* task_set_batch_max at most */
 #define SINK_BATCH_BYTES (4 << 20)
+#define SINK_QUEUED_MIN "250000" /* librdkafka's queued.min.messages, see snk_consumer_overrides */
 
 /* A message that failed conversion, reported to the error handler on the task thread. */
 struct snk_fail {
@@ -165,6 +166,16 @@ static json_t *snk_consumer_overrides(struct task_ctx *t)
     snprintf(gid, sizeof(gid), "connect-%s", t->conn);
     json_t *o = json_pack("{ss ss ss ss}", "group.id", gid, "enable.auto.commit", "false",
                           "enable.auto.offset.store", "false", "auto.offset.reset", "earliest");
+    /* librdkafka 2.0.2 stops fetching once the consumer's queue (all partitions together)
+     * holds queued.min.messages, 100000 by default, and decides again only when its broker
+     * thread next wakes up, up to a second later: a sink that drains 100000 records in less
+     * than a second idles the rest of it (the JDBC bench got bursts once a second, 115k
+     * records/s in all). 250000 (about 50 MB of 200-byte records; queued.max.messages.kbytes,
+     * 64 MB, still bounds the bytes) keeps it fetching; the worker config or a
+     * consumer.override. of the connector may set another. */
+    if (!json_object_get(t->w->wconf, "consumer.queued.min.messages") &&
+        !json_object_get(t->w->wconf, "queued.min.messages"))
+        json_object_set_new(o, "queued.min.messages", json_string(SINK_QUEUED_MIN));
     const char *k;
     json_t *v;
     json_object_foreach(t->conn_conf, k, v) if (!strncmp(k, "consumer.override.", 18))
