@@ -444,13 +444,17 @@ static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
     }
     int rc = JDBC_OK;
     if (nrows && mysql_real_query(s->m, sql, strlen(sql))) {
+        unsigned e = mysql_errno(s->m);
         rc = my_fail_conn(j, sg->table->name);
-        if (rc != JDBC_E_CONN) {
+        /* 1148 not allowed, 2068 client rejected, 3948/3950 MySQL 8 and 4166 MariaDB
+         * local_infile off */
+        if (e == 1148 || e == 2068 || e == 3948 || e == 3950 || e == 4166) {
             task_log(j->t, LOG_INFO, "LOAD DATA LOCAL refused (%s): multi-row INSERT from now on",
                      j->err);
             s->no_load = 1;
-            rc = MY_LOAD_FALLBACK;
         }
+        if (rc != JDBC_E_CONN)
+            rc = MY_LOAD_FALLBACK; /* INSERT names the row the server refuses */
     } else if (nrows && (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != nrows)) {
         rc = MY_LOAD_FALLBACK;
     }

@@ -332,6 +332,27 @@ def test_seed_001_raw_layer_lands_in_mysql_exactly(mariadb, dev_kafka, worker_fa
         ("seed-001-raw-sensors", "sensors", 2)]
 
 
+def test_mysql_without_local_infile_falls_back_to_insert(mariadb, dev_kafka, worker_factory):
+    """Insert mode loads batches with LOAD DATA LOCAL; a server that refuses it still gets
+    every row, by multi-row INSERT."""
+    root = pymysql.connect(unix_socket=mariadb.sock, user="root", autocommit=True)
+    try:
+        root.cursor().execute("SET GLOBAL local_infile = 0")
+        db = DB("mariadb", mariadb)
+        w = worker_factory(dev_kafka.bootstrap)
+        one_partition(dev_kafka, "noload")
+        sink(w, db, "noload", "noload", auto_create=True)
+        values = [{"i": i, "s": f"tab\there {i}", "n": None if i % 3 else i / 2} for i in range(50)]
+        harness.produce(dev_kafka.bootstrap, "noload", values)
+        wait_rows(db, "SELECT count(*) FROM noload", [(50,)])
+        assert db.rows("SELECT i, s, n FROM noload ORDER BY i") == \
+            [(v["i"], v["s"], v["n"]) for v in values]
+        assert "LOAD DATA LOCAL refused" in w.logs()
+    finally:
+        root.cursor().execute("SET GLOBAL local_infile = 1")
+        root.close()
+
+
 def test_seed_003_predictions_upsert_by_kafka_coordinates(postgres, dev_kafka, worker_factory):
     """Seed 003's db-consumer: the API's predictions -> Postgres, one row per Kafka record."""
     if not postgres.query("SELECT 1 FROM pg_database WHERE datname = 'predictions'"):
