@@ -61,8 +61,8 @@ static const struct cfg_def jdbc_defs[] = {
     {"dialect.name", CFG_STRING, "", 0, CFG_LOW,
      "Accepted for compatibility; the dialect comes from connection.url.", G_CONN, 0, NULL, NULL},
     {"insert.mode", CFG_STRING, "insert", 0, CFG_HIGH,
-     "insert (COPY / multi-row INSERT), upsert (ON CONFLICT / ON DUPLICATE KEY UPDATE) or "
-     "update.",
+     "insert (COPY on Postgres; LOAD DATA LOCAL from memory on MySQL, multi-row INSERT where "
+     "the server refuses it), upsert (ON CONFLICT / ON DUPLICATE KEY UPDATE) or update.",
      G_WRITE, 0, insert_modes, NULL},
     {"batch.size", CFG_INT, "3000", 0, CFG_MEDIUM,
      "Maximum number of rows in one multi-row statement.", G_WRITE, 0, NULL, NULL},

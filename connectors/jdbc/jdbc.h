@@ -89,6 +89,7 @@ int jdbc_buf_reserve(struct jdbc_buf *b, size_t more); /* 0 or -1 (ENOMEM) */
 int jdbc_buf_add(struct jdbc_buf *b, const void *s, size_t n);
 int jdbc_buf_str(struct jdbc_buf *b, const char *s);
 int jdbc_buf_printf(struct jdbc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int jdbc_buf_int(struct jdbc_buf *b, long long v); /* decimal, without printf's cost */
 void jdbc_buf_free(struct jdbc_buf *b);
 
 /* ---- SQL text (jdbc_sql.c) ---- */

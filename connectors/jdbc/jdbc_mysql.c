@@ -26,7 +26,12 @@ struct my_state {
     MYSQL_STMT *off;
     MYSQL_BIND *binds;
     size_t capbinds;
+    struct jdbc_buf load; /* LOAD DATA text being sent */
+    size_t load_pos;
+    int no_load; /* the server refused LOAD DATA LOCAL: multi-row INSERT only */
 };
+
+#define MY_LOAD_FALLBACK 1 /* my_load: write the batch with INSERT instead */
 
 static MYSQL *myc(struct jdbc_task *j)
 {
@@ -94,6 +99,36 @@ static int my_query(struct jdbc_task *j, const char *sql)
     return JDBC_OK;
 }
 
+/* The LOAD DATA LOCAL "file": s->load, from memory. */
+static int infile_init(void **ptr, const char *name, void *userdata)
+{
+    struct my_state *s = userdata;
+    s->load_pos = 0;
+    *ptr = s;
+    return 0;
+}
+
+static int infile_read(void *ptr, char *buf, unsigned int len)
+{
+    struct my_state *s = ptr;
+    size_t n = s->load.len - s->load_pos;
+    if (n > len)
+        n = len;
+    memcpy(buf, s->load.p + s->load_pos, n);
+    s->load_pos += n;
+    return (int)n;
+}
+
+static void infile_end(void *ptr)
+{
+}
+
+static int infile_error(void *ptr, char *msg, unsigned int len)
+{
+    snprintf(msg, len, "no data");
+    return 2000; /* CR_UNKNOWN_ERROR */
+}
+
 static int my_connect(struct jdbc_task *j)
 {
     const struct jdbc_url *u = &j->url;
@@ -131,8 +166,9 @@ static int my_connect(struct jdbc_task *j)
         if (ssl && !strncasecmp(ssl, "VERIFY", 6))
             mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
     }
-    if ((v = jdbc_url_param(u, "allowLoadLocalInfile")) && !strcasecmp(v, "true"))
-        mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &on);
+    /* LOAD DATA LOCAL for insert mode; the handler set below serves only the sink's own rows
+     * from memory, whatever file a server names, so no local file can be read. */
+    mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &on);
     if (!mysql_real_connect(m, u->host ? u->host : "localhost", *j->user ? j->user : NULL,
                             *j->password ? j->password : NULL, u->db, (unsigned)u->port, sock,
                             CLIENT_FOUND_ROWS)) {
@@ -147,6 +183,7 @@ static int my_connect(struct jdbc_task *j)
     struct my_state *s = calloc(1, sizeof(*s));
     s->m = m;
     j->db = s;
+    mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end, infile_error, s);
     char tz[64];
     int off = j->c.tz_offset_s < 0 ? -j->c.tz_offset_s : j->c.tz_offset_s;
     snprintf(tz, sizeof(tz), "SET time_zone = '%c%02d:%02d'", j->c.tz_offset_s < 0 ? '-' : '+',
@@ -187,6 +224,7 @@ static void my_disconnect(struct jdbc_task *j)
         mysql_stmt_close(s->off);
     mysql_close(s->m);
     free(s->binds);
+    jdbc_buf_free(&s->load);
     free(s);
 }
 
@@ -354,6 +392,78 @@ static int my_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
     return rc;
 }
 
+/* Insert mode: the segment's rows with one LOAD DATA LOCAL from memory, which costs the server
+ * a third less than multi-row INSERT. With LOCAL the server turns every row it would refuse
+ * (NOT NULL, too long, bad value, duplicate key) into a warning and goes on, so any warning
+ * means MY_LOAD_FALLBACK: the caller rolls back and writes the batch with INSERT, which names
+ * the row. Binary cells and a server without local_infile fall back too. */
+static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg)
+{
+    struct my_state *s = j->db;
+    struct jdbc_buf *lb = &s->load;
+    lb->len = 0;
+    jdbc_buf_str(lb, "LOAD DATA LOCAL INFILE 'connectd' INTO TABLE ");
+    jdbc_buf_str(lb, sg->table->qname);
+    jdbc_buf_str(lb, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                     "LINES TERMINATED BY '\\n' (");
+    for (int i = 0; i < sg->ncols; i++) {
+        if (i)
+            jdbc_buf_add(lb, ",", 1);
+        jdbc_sql_ident(lb, JDBC_MYSQL, j->c.quote, sg->table->cols[sg->cols[i]].name);
+    }
+    jdbc_buf_add(lb, ")", 1);
+    char *sql = strdup(lb->p ? lb->p : "");
+    lb->len = 0;
+    unsigned long long nrows = 0;
+    for (int k = 0; k < sg->nrows && sql; k++) {
+        const struct jdbc_row *row = &b->rows[sg->rows[k]];
+        if (row->skip)
+            continue;
+        const struct jdbc_cell *c = &b->cells[row->cell0];
+        for (int i = 0; i < sg->ncols; i++) {
+            if (i)
+                jdbc_buf_add(lb, "\t", 1);
+            if (c[i].binary) {
+                free(sql);
+                return MY_LOAD_FALLBACK;
+            }
+            if (c[i].null)
+                jdbc_buf_add(lb, "\\N", 2);
+            else
+                jdbc_copy_escape(lb, b->data.p + c[i].off, c[i].len);
+        }
+        if (jdbc_buf_add(lb, "\n", 1)) {
+            free(sql);
+            sql = NULL;
+        }
+        nrows++;
+    }
+    if (!sql) {
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        return JDBC_E_OTHER;
+    }
+    int rc = JDBC_OK;
+    if (nrows && mysql_real_query(s->m, sql, strlen(sql))) {
+        unsigned e = mysql_errno(s->m);
+        rc = my_fail_conn(j, sg->table->name);
+        /* 1148 not allowed, 2068 client rejected, 3948/3950 MySQL 8 and 4166 MariaDB
+         * local_infile off */
+        if (e == 1148 || e == 2068 || e == 3948 || e == 3950 || e == 4166) {
+            task_log(j->t, LOG_INFO, "LOAD DATA LOCAL refused (%s): multi-row INSERT from now on",
+                     j->err);
+            s->no_load = 1;
+        }
+        if (rc != JDBC_E_CONN)
+            rc = MY_LOAD_FALLBACK; /* INSERT names the row the server refuses */
+    } else if (nrows && (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != nrows)) {
+        rc = MY_LOAD_FALLBACK;
+    }
+    free(sql);
+    if (lb->cap > (8u << 20)) /* do not keep a huge buffer around */
+        jdbc_buf_free(lb);
+    return rc;
+}
+
 static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int del,
                       int *bad)
 {
@@ -442,7 +552,9 @@ static int my_offsets_write(struct jdbc_task *j)
     return JDBC_OK;
 }
 
-static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *bad)
+/* One transaction; load: insert-mode segments go by LOAD DATA (my_load). */
+static int my_write_tx(struct jdbc_task *j, struct jdbc_batch *b, int locate, int load,
+                       int *bad)
 {
     *bad = -1;
     int rc = my_query(j, "START TRANSACTION");
@@ -452,6 +564,8 @@ static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *
             rc = my_rowwise(j, b, sg, 1, bad);
         else if (j->c.insert_mode == JDBC_UPDATE)
             rc = my_rowwise(j, b, sg, 0, bad);
+        else if (load && j->c.insert_mode == JDBC_INSERT)
+            rc = my_load(j, b, sg);
         else
             rc = my_insert_rows(j, b, sg, j->c.insert_mode == JDBC_UPSERT, locate, bad);
     }
@@ -467,6 +581,17 @@ static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *
     mysql_rollback(myc(j));
     memcpy(j->err, keep, sizeof(keep));
     return rc;
+}
+
+static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *bad)
+{
+    struct my_state *s = j->db;
+    if (!locate && !s->no_load && j->c.insert_mode == JDBC_INSERT) {
+        int rc = my_write_tx(j, b, 0, 1, bad);
+        if (rc != MY_LOAD_FALLBACK)
+            return rc;
+    }
+    return my_write_tx(j, b, locate, 0, bad);
 }
 
 static int my_offsets_load(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out)

@@ -577,7 +577,7 @@ plain:
             return fmt_timestamp(b, i, tz);
         if (ct == JT_BOOL)
             return jdbc_buf_str(b, i ? (pg ? "t" : "1") : (pg ? "f" : "0"));
-        return jdbc_buf_printf(b, "%" JSON_INTEGER_FORMAT, i);
+        return jdbc_buf_int(b, (long long)i);
     }
     case JSON_REAL: {
         double x = json_real_value(v);
@@ -587,7 +587,7 @@ plain:
             return jdbc_buf_str(b, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
         }
         if ((ct >= JT_INT8 && ct <= JT_INT64) && real_is_integral(v))
-            return jdbc_buf_printf(b, "%lld", (long long)x);
+            return jdbc_buf_int(b, (long long)x);
         return fmt_double(b, x);
     }
     case JSON_STRING: {

@@ -38,6 +38,18 @@ int jdbc_buf_str(struct jdbc_buf *b, const char *s)
     return jdbc_buf_add(b, s, strlen(s));
 }
 
+int jdbc_buf_int(struct jdbc_buf *b, long long v)
+{
+    char tmp[24], *w = tmp + sizeof(tmp);
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--w = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--w = '-';
+    return jdbc_buf_add(b, w, (size_t)(tmp + sizeof(tmp) - w));
+}
+
 int jdbc_buf_printf(struct jdbc_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -332,6 +332,27 @@ def test_seed_001_raw_layer_lands_in_mysql_exactly(mariadb, dev_kafka, worker_fa
         ("seed-001-raw-sensors", "sensors", 2)]
 
 
+def test_mysql_without_local_infile_falls_back_to_insert(mariadb, dev_kafka, worker_factory):
+    """Insert mode loads batches with LOAD DATA LOCAL; a server that refuses it still gets
+    every row, by multi-row INSERT."""
+    root = pymysql.connect(unix_socket=mariadb.sock, user="root", autocommit=True)
+    try:
+        root.cursor().execute("SET GLOBAL local_infile = 0")
+        db = DB("mariadb", mariadb)
+        w = worker_factory(dev_kafka.bootstrap)
+        one_partition(dev_kafka, "noload")
+        sink(w, db, "noload", "noload", auto_create=True)
+        values = [{"i": i, "s": f"tab\there {i}", "n": None if i % 3 else i / 2} for i in range(50)]
+        harness.produce(dev_kafka.bootstrap, "noload", values)
+        wait_rows(db, "SELECT count(*) FROM noload", [(50,)])
+        assert db.rows("SELECT i, s, n FROM noload ORDER BY i") == \
+            [(v["i"], v["s"], v["n"]) for v in values]
+        assert "LOAD DATA LOCAL refused" in w.logs()
+    finally:
+        root.cursor().execute("SET GLOBAL local_infile = 1")
+        root.close()
+
+
 def test_seed_003_predictions_upsert_by_kafka_coordinates(postgres, dev_kafka, worker_factory):
     """Seed 003's db-consumer: the API's predictions -> Postgres, one row per Kafka record."""
     if not postgres.query("SELECT 1 FROM pg_database WHERE datname = 'predictions'"):
@@ -525,28 +546,52 @@ def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_fac
         k.stop()
 
 
+@pytest.mark.parametrize("eos", [False, True], ids=["at_least_once", "exactly_once"])
 def test_postgres_down_20s_mid_stream_loses_nothing_and_never_fails(postgres, dev_kafka,
-                                                                    worker_factory):
+                                                                    worker_factory, eos):
+    """No gap in either mode; with exactly-once also no duplicate: the table holds each
+    produced record once and connectd_offsets the next offset."""
     db = DB("postgres", postgres)
     w = worker_factory(dev_kafka.bootstrap)
-    sink(w, db, "outage", "outage", auto_create=True, retry_backoff_ms=500,
-         connection_attempts=1, connection_backoff_ms=200)
+    name = "outage_eos" if eos else "outage"
+    if eos:
+        one_partition(dev_kafka, name)
+    sink(w, db, name, name, auto_create=True, exactly_once_enabled=eos, retry_backoff_ms=500,
+         max_retries=20, connection_attempts=1, connection_backoff_ms=200,
+         errors_retry_delay_max_ms=2000)
     n = 6000
-    prod = _producer_thread(dev_kafka.bootstrap, "outage", n, rate_per_batch=100, pause=0.05)
-    harness.wait_until(lambda: (db.rows("SELECT count(*) FROM outage") or [(0,)])[0][0] > 0,
-                       30, 0.1, "progress")
+    prod = _producer_thread(dev_kafka.bootstrap, name, n, rate_per_batch=100, pause=0.05)
+
+    def count():
+        return (db.rows(f"SELECT count(*) FROM {name}") or [(0,)])[0][0]
+    harness.wait_until(lambda: count() > 0, 30, 0.1, "progress")
+    before = count()
     postgres.stop()
     states = set()
     end = time.time() + 20
     while time.time() < end:
-        states.add(w.status("outage")["tasks"][0]["state"])
+        states.add(w.status(name)["tasks"][0]["state"])
         time.sleep(0.5)
     postgres.start()
     prod.join(60)
-    wait_rows(db, "SELECT count(DISTINCT seq), min(seq), max(seq) FROM outage", [(n, 0, n - 1)],
-              timeout=60)
-    states.add(w.status("outage")["tasks"][0]["state"])
+    try:
+        wait_rows(db, f"SELECT count(DISTINCT seq), min(seq), max(seq) FROM {name}",
+                  [(n, 0, n - 1)], timeout=60)
+        total = count()
+        if eos:
+            assert total == n, f"{total - n} duplicate rows"
+        else:
+            assert total >= n
+    except AssertionError:
+        print(w.status(name), w.logs()[-20000:])
+        raise
+    states.add(w.status(name)["tasks"][0]["state"])
     assert states == {"RUNNING"}
+    assert before < n, "the stream ended before the outage"
+    assert "attempt" in w.logs()  # the outage was noticed and retried
+    if eos:
+        assert db.rows("SELECT next_offset FROM connectd_offsets WHERE connector = "
+                       f"'{name}'") == [(n,)]
 
 
 def test_mariadb_down_mid_stream_exactly_once_loses_nothing_duplicates_nothing(

@@ -10,6 +10,7 @@
 
 #include "../../connectors/jdbc/jdbc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,20 @@ static void copy_escape_handles_backslash_tab_newline_cr(void **state)
     const char in[] = "a\\b\tc\nd\re\"f'g ü";
     jdbc_copy_escape(&b, in, strlen(in));
     assert_string_equal(b.p, "a\\\\b\\tc\\nd\\re\"f'g ü");
+    jdbc_buf_free(&b);
+}
+
+static void integers_print_as_printf_would_to_the_extremes(void **state)
+{
+    const long long v[] = {0, 7, -7, 10, 1767225600000LL, -1767225600000LL, INT64_MAX, INT64_MIN};
+    struct jdbc_buf b = {0};
+    char want[32];
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        b.len = 0;
+        assert_int_equal(jdbc_buf_int(&b, v[i]), 0);
+        snprintf(want, sizeof(want), "%lld", v[i]);
+        assert_string_equal(b.p, want);
+    }
     jdbc_buf_free(&b);
 }
 
@@ -189,6 +204,7 @@ int main(void)
         cmocka_unit_test(table_format_expands_every_topic_token),
         cmocka_unit_test(dot_of_the_format_separates_schema_dot_of_topic_does_not),
         cmocka_unit_test(copy_escape_handles_backslash_tab_newline_cr),
+        cmocka_unit_test(integers_print_as_printf_would_to_the_extremes),
         cmocka_unit_test(column_types_follow_the_dialect),
         cmocka_unit_test(pg_multi_row_insert_numbers_parameters),
         cmocka_unit_test(pg_upsert_updates_non_key_columns_from_excluded),
