@@ -224,13 +224,23 @@ static int string_char(struct jp *j, int copy)
     return 0;
 }
 
+/* Past the printable ASCII at p other than quote and backslash: most of a typical string,
+ * which then needs no per-character call. */
+static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        p++;
+    return p;
+}
+
 /* The string at j->p (on its opening quote). *s points into the input when it holds no escape,
  * else into the scratch buffer (valid until the next string). */
 static int parse_string(struct jp *j, const char **s, size_t *n)
 {
     const unsigned char *body = ++j->p;
     int rc = 0;
-    while (j->p < j->end && *j->p != '\\' && (rc = string_char(j, 0)) == 0)
+    while ((j->p = plain_run(j->p, j->end)) < j->end && *j->p != '\\' &&
+           (rc = string_char(j, 0)) == 0)
         ;
     if (rc < 0)
         return -1;
