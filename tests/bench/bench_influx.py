@@ -92,7 +92,7 @@ def timed_produce(bootstrap, path, took):
 def run_connectd(kafka, influx, workdir):
     os.makedirs(workdir, exist_ok=True)
     w = harness.Worker(kafka.bootstrap, workdir=workdir,
-                       extra={"offset.flush.interval.ms": "250"}).start()
+                       extra={"offset.flush.interval.ms": "100"}).start()
     try:
         w.create("bench-influx", {
             "connector.class": "io.confluent.influxdb.InfluxDBSinkConnector",
@@ -118,7 +118,7 @@ def run_connectd(kafka, influx, workdir):
         producer = threading.Thread(target=timed_produce, args=(kafka.bootstrap, data, took))
         producer.start()
         harness.wait_until(lambda: committed(kafka.bootstrap, "connect-bench-influx") >= N + 1,
-                           1800, 0.2, "every offset committed")
+                           1800, 0.05, "every offset committed")
         secs = time.time() - t0
         c1, i1, k1 = cpu(w.proc.pid), cpu(influx.proc.pid), cpu(kafka.proc.pid)
         producer.join()
