@@ -138,6 +138,11 @@ struct connector_plugin {
      * (HTTP ingest) can refuse new work at once. Nothing says when Kafka is back: the next
      * commit_record does. */
     void (*kafka_unreachable)(void *state, struct task_ctx *t, rd_kafka_resp_err_t err);
+    /* Source, optional: called on a librdkafka thread when delivery reports (or other producer
+     * events) wait to be served, which the runtime does between polls. A connector whose poll
+     * blocks while its clients wait for those reports (HTTP ingest) returns from poll early.
+     * Must be thread-safe and quick; it may come before poll blocks, so remember it. */
+    void (*wake)(void *state);
     /* Source, optional: NULL-ended key, value pairs (librdkafka names) for the task's producer,
      * e.g. a shorter message.timeout.ms for a connector whose clients wait for the answer.
      * The worker's producer.<key> and the connector's producer.override.<key> win over them. */

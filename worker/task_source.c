@@ -64,6 +64,23 @@ static void src_on_error(rd_kafka_t *rk, int err, const char *reason, void *opaq
         s->t->p->kafka_unreachable(s->state, s->t, (rd_kafka_resp_err_t)err);
 }
 
+/* librdkafka queued an event (a delivery report) on the producer's empty main queue. */
+static void src_on_queue_event(rd_kafka_t *rk, void *opaque)
+{
+    struct src *s = opaque;
+    s->t->p->wake(s->state);
+}
+
+/* Once the connector's state exists (until the producer is destroyed, before task_stop). */
+static void src_enable_wake(struct src *s)
+{
+    if (!s->t->p->wake)
+        return;
+    rd_kafka_queue_t *q = rd_kafka_queue_get_main(s->producer);
+    rd_kafka_queue_cb_event_enable(q, src_on_queue_event, s);
+    rd_kafka_queue_destroy(q);
+}
+
 static void src_track_topic(struct src *s, const char *topic)
 {
     if (s->last_topic && !strcmp(s->last_topic, topic))
@@ -404,6 +421,7 @@ void task_source_run(struct task_ctx *t)
         src_close(&s);
         return;
     }
+    src_enable_wake(&s);
     task_report(t, t->paused ? "PAUSED" : "RUNNING", NULL);
     src_loop(&s);
     src_close(&s);

@@ -170,6 +170,7 @@ struct hsrc {
      * since: while records are in flight, new requests get 503 at once. */
     int kafka_down;
     rd_kafka_resp_err_t down_err;
+    int woken; /* delivery reports wait for the runtime: poll returns at once */
     char *paths, *key_field, *split_field, *token, *cert_pem, *key_pem;
     size_t max_body;
     regex_t proxy_re;
@@ -499,10 +500,11 @@ static int http_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
     struct hsrc *s = state;
     int n = 0;
     pthread_mutex_lock(&s->mu);
-    if (!s->qhead) {
-        /* With records in Kafka's hands, come back soon: the runtime serves delivery
-         * reports (and so the waiting requests' replies) between polls. */
-        long wait_ms = s->inflight > 0 ? 1 : timeout_ms;
+    if (!s->qhead && !s->woken) {
+        /* The runtime serves delivery reports (and so the waiting requests' replies) between
+         * polls: http_wake ends the wait when some arrive. The short wait with records in
+         * Kafka's hands is only a safety net. */
+        long wait_ms = s->inflight > 0 ? 10 : timeout_ms;
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += wait_ms * 1000000L;
@@ -510,6 +512,7 @@ static int http_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
         until.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->cv, &s->mu, &until);
     }
+    s->woken = 0;
     while (s->qhead && n < max) {
         struct hreq *q = s->qhead;
         while (q->taken < q->n && n < max)
@@ -562,6 +565,15 @@ static void record_done(struct hsrc *s, const struct cd_record *r, rd_kafka_resp
 static void http_commit(void *state, struct task_ctx *t, const struct cd_record *r)
 {
     record_done(state, r, RD_KAFKA_RESP_ERR_NO_ERROR);
+}
+
+static void http_wake(void *state)
+{
+    struct hsrc *s = state;
+    pthread_mutex_lock(&s->mu);
+    s->woken = 1;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* Every broker connection is down: while a request's records already wait for Kafka (they
@@ -770,5 +782,6 @@ const struct connector_plugin http_source_plugin = {
     .commit_record = http_commit,
     .record_failed = http_record_failed,
     .kafka_unreachable = http_kafka_unreachable,
+    .wake = http_wake,
     .producer_defaults = http_producer_defaults,
 };

@@ -3,6 +3,7 @@
 each record, errors are JSON with error_code and message."""
 import base64
 import json
+import re
 import threading
 import time
 
@@ -421,8 +422,10 @@ def test_requests_during_an_outage_get_503_before_the_message_timeout(kafka, ing
         t = threading.Thread(target=lambda: waiting.update(
             r=http_post(url + "/cow", json={"id": "waiting"})))
         t.start()
-        # librdkafka's event: "1/1 brokers are down"
-        harness.wait_until(lambda: "brokers are down" in ingest.worker.logs(),
+        time.sleep(0.5)  # its record now waits for Kafka
+        # the connector's producer logs librdkafka's event "1/1 brokers are down"
+        harness.wait_until(lambda: re.search(r"outage2 task 0\] producer: .*brokers are down",
+                                             ingest.worker.logs()),
                            10, 0.1, "the producer noticing the outage")
         start = time.time()
         r = http_post(url + "/cow", json={"id": "refused"})
