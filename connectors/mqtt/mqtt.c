@@ -186,6 +186,11 @@ struct mq {
     int fatal;
     char fatal_msg[512];
     json_t *key_schema, *value_schema;
+    /* Set by mqtt_wake (a librdkafka thread) when delivery reports arrive: the wait for
+     * Kafka's acks ends at once instead of on a timer. */
+    pthread_mutex_t wake_mu;
+    pthread_cond_t wake_cv;
+    int woken;
 };
 
 static long long mono_ms(void)
@@ -398,6 +403,30 @@ static void mq_read(struct mq *s, int timeout_ms, int max)
     } while (s->pending < max && !s->fatal && poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
+static void mqtt_wake(void *state)
+{
+    struct mq *s = state;
+    pthread_mutex_lock(&s->wake_mu);
+    s->woken = 1;
+    pthread_cond_signal(&s->wake_cv);
+    pthread_mutex_unlock(&s->wake_mu);
+}
+
+/* Until mqtt_wake says delivery reports arrived (perhaps already), or timeout_ms. */
+static void mq_wait_woken(struct mq *s, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += timeout_ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&s->wake_mu);
+    if (!s->woken)
+        pthread_cond_timedwait(&s->wake_cv, &s->wake_mu, &until);
+    s->woken = 0;
+    pthread_mutex_unlock(&s->wake_mu);
+}
+
 static int mqtt_poll(void *state, struct task_ctx *t, struct cd_record **recs, int max,
                      int timeout_ms)
 {
@@ -420,8 +449,7 @@ static int mqtt_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
     }
     if (s->pending > 0) {
         /* Waiting for Kafka: the runtime serves delivery reports between polls. */
-        struct timespec ts = {0, 1000000L};
-        nanosleep(&ts, NULL);
+        mq_wait_woken(s, 10);
         return 0;
     }
     mq_write(s);
@@ -541,6 +569,8 @@ static int mqtt_start(struct task_ctx *t, json_t *conf, void **state)
     pthread_once(&lib_once, lib_init);
     struct mq *s = calloc(1, sizeof(*s));
     s->t = t;
+    pthread_mutex_init(&s->wake_mu, NULL);
+    pthread_cond_init(&s->wake_cv, NULL);
     *state = s;
     const char *tc = json_string_value(json_object_get(conf, "task.count"));
     int ntasks = tc && atoi(tc) > 0 ? atoi(tc) : 1;
@@ -611,6 +641,8 @@ static void mqtt_stop(void *state, struct task_ctx *t)
     free(s->key);
     json_decref(s->key_schema);
     json_decref(s->value_schema);
+    pthread_mutex_destroy(&s->wake_mu);
+    pthread_cond_destroy(&s->wake_cv);
     free(s);
 }
 
@@ -634,4 +666,5 @@ const struct connector_plugin mqtt_source_plugin = {
     .poll = mqtt_poll,
     .commit_record = mqtt_commit,
     .producer_defaults = mqtt_producer_defaults,
+    .wake = mqtt_wake,
 };
