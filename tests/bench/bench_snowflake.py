@@ -13,7 +13,8 @@ Snowflake emulator (tests/integration/snowflake_emu.py).
 Prints rows/s of both, the ratio (goal >= 0.7x), connectd's peak RSS (VmHWM) and the CPU
 seconds of connectd and of the emulator (this process) in each run.
 
-`bench_snowflake.py --client` is that client (it reads its job as JSON on stdin)."""
+`bench_snowflake.py --client` is that client (it reads its job as JSON on stdin). BENCH_EXTRA
+(JSON) adds connector config keys to try, e.g. a consumer.override. setting."""
 import gc
 import gzip
 import http.client
@@ -75,8 +76,9 @@ def run_connectd(harness, emu, kafka, tmp):
     os.makedirs(workdir)
     w = harness.Worker(kafka.bootstrap, workdir=workdir).start()
     try:
+        extra = json.loads(os.environ.get("BENCH_EXTRA", "{}"))  # connector keys to try
         w.create("bench-sf", seed_config(emu, **{"topics": TOPIC, "buffer.flush.time": "1",
-                                                 "buffer.count.records": "10000"}))
+                                                 "buffer.count.records": "10000", **extra}))
         w.wait_state("bench-sf", "RUNNING")
         harness.wait_until(lambda: TABLE in emu.emu.tables, 30, 0.1, "the table created")
         # a first record, so that the clock starts once the sink has joined its group
