@@ -213,6 +213,23 @@ void java_double(double v, char *out, size_t n)
     snprintf(out, n, "%s%s", buf, strchr(buf, '.') ? "" : ".0");
 }
 
+size_t cd_int_text(char *out, int64_t v)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[len++] = '-';
+    while (n)
+        out[len++] = tmp[--n];
+    out[len] = 0;
+    return len;
+}
+
 struct jbuf {
     char *p;
     size_t len, cap;
@@ -303,8 +320,7 @@ static void jb_value(struct jbuf *b, const json_t *v)
         jb_str(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        jb_put(b, num, strlen(num));
+        jb_put(b, num, cd_int_text(num, json_integer_value(v)));
         break;
     case JSON_REAL:
         jb_real(b, json_real_value(v));

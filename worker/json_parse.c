@@ -51,9 +51,7 @@ static void skip_ws(struct jp *j)
         j->p++;
 }
 
-/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), 0 when invalid: overlong
- * forms, surrogates and code points above U+10FFFF are refused, as jansson does. */
-static int utf8_len(const unsigned char *s, const unsigned char *end)
+int cd_utf8_len(const unsigned char *s, const unsigned char *end)
 {
     int n;
     uint32_t cp;
@@ -214,7 +212,7 @@ static int string_char(struct jp *j, int copy)
         return -1;
     }
     int n = 1;
-    if (c >= 0x80 && !(n = utf8_len(j->p, j->end))) {
+    if (c >= 0x80 && !(n = cd_utf8_len(j->p, j->end))) {
         fail(j, "invalid UTF-8 in string");
         return -1;
     }

@@ -18,4 +18,8 @@
  * (byte offset) set. */
 json_t *cd_json_parse(const char *buf, size_t len, int flags, json_error_t *err);
 
+/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), 0 when invalid: overlong
+ * forms, surrogates and code points above U+10FFFF are refused, as jansson does. */
+int cd_utf8_len(const unsigned char *s, const unsigned char *end);
+
 #endif

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "influx_line.h"
 
+#include "conv_util.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -64,25 +66,6 @@ void influx_escape(struct influx_buf *b, const char *s, size_t n, enum influx_es
 
 /* ---------------- values ---------------- */
 
-/* Decimal text of v into out (at least 21 bytes), as %lld would write it; returns its length.
- * snprintf was a tenth of the encoder's time. */
-static size_t int_text(char *out, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0, len = 0;
-    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        out[len++] = '-';
-    while (n)
-        out[len++] = tmp[--n];
-    out[len] = 0;
-    return len;
-}
-
 /* Shortest text that reads back as the same double (72.5, not 72.500000000000000). */
 static void format_double(char *out, size_t n, double v)
 {
@@ -114,7 +97,7 @@ static int scalar_text(json_t *v, char *num, size_t numlen, const char **s, size
         *n = json_string_length(v);
         return 0;
     case JSON_INTEGER:
-        int_text(num, (int64_t)json_integer_value(v));
+        cd_int_text(num, (int64_t)json_integer_value(v));
         break;
     case JSON_REAL:
         format_double(num, numlen, json_real_value(v));
@@ -298,7 +281,7 @@ static int add_field(struct fields_ctx *c, json_t *v)
         influx_buf_add(c->out, "\"", 1);
         return 0;
     case JSON_INTEGER: {
-        size_t len = int_text(num, (int64_t)json_integer_value(v));
+        size_t len = cd_int_text(num, (int64_t)json_integer_value(v));
         num[len] = 'i';
         influx_buf_add(c->out, num, len + 1);
         return 0;
@@ -508,7 +491,7 @@ int influx_line_encode(const struct influx_map *m, const char *topic, json_t *va
         goto out;
     if (has_time) {
         char num[32] = " ";
-        influx_buf_add(out, num, 1 + int_text(num + 1, ns));
+        influx_buf_add(out, num, 1 + cd_int_text(num + 1, ns));
     }
     rc = 0;
 out:

@@ -2,6 +2,8 @@
  * statement builders. Values never appear here: they travel as parameters or COPY data. */
 #include "jdbc.h"
 
+#include "conv_util.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,14 +42,8 @@ int jdbc_buf_str(struct jdbc_buf *b, const char *s)
 
 int jdbc_buf_int(struct jdbc_buf *b, long long v)
 {
-    char tmp[24], *w = tmp + sizeof(tmp);
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do
-        *--w = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *--w = '-';
-    return jdbc_buf_add(b, w, (size_t)(tmp + sizeof(tmp) - w));
+    char tmp[24];
+    return jdbc_buf_add(b, tmp, cd_int_text(tmp, v));
 }
 
 int jdbc_buf_printf(struct jdbc_buf *b, const char *fmt, ...)

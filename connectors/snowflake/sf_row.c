@@ -1,6 +1,9 @@
 /* sf_row.c — see sf_row.h. */
 #include "sf_row.h"
 
+#include "conv_util.h"
+#include "json_parse.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,56 +36,10 @@ void sf_buf_free(struct sf_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
-/* The decimal digits of u at out (at most 20, not NUL-terminated); returns their count. */
-static size_t utoa(char *out, uint64_t u)
-{
-    char tmp[20];
-    size_t n = 0, len;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    for (len = n; n; n--)
-        *out++ = tmp[n - 1];
-    return len;
-}
-
 void sf_buf_int(struct sf_buf *b, int64_t v)
 {
     reserve(b, 21);
-    if (v < 0)
-        b->p[b->len++] = '-';
-    b->len += utoa(b->p + b->len, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-}
-
-/* Length of the valid UTF-8 sequence at s (lead byte >= 0x80), 0 when invalid: overlong
- * forms, surrogates and code points above U+10FFFF are refused, as jansson does. */
-static int utf8_len(const unsigned char *s, const unsigned char *end)
-{
-    int n;
-    uint32_t cp;
-    if (*s >= 0xC2 && *s <= 0xDF) {
-        n = 2;
-        cp = *s & 0x1F;
-    } else if (*s >= 0xE0 && *s <= 0xEF) {
-        n = 3;
-        cp = *s & 0x0F;
-    } else if (*s >= 0xF0 && *s <= 0xF4) {
-        n = 4;
-        cp = *s & 0x07;
-    } else
-        return 0;
-    if (end - s < n)
-        return 0;
-    for (int i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
+    b->len += cd_int_text(b->p + b->len, v);
 }
 
 int sf_buf_str(struct sf_buf *b, const char *str, size_t n)
@@ -101,7 +58,7 @@ int sf_buf_str(struct sf_buf *b, const char *str, size_t n)
         if (s == end)
             break;
         if (*s >= 0x80) {
-            int k = utf8_len(s, end);
+            int k = cd_utf8_len(s, end);
             if (!k) {
                 b->len = start;
                 return -1;
@@ -173,7 +130,7 @@ size_t sf_format_double(char *out, double v)
         char *o = out;
         if (signbit(v))
             *o++ = '-';
-        o += utoa(o, u / div);
+        o += cd_int_text(o, (int64_t)(u / div)); /* below 2^53 */
         *o++ = '.';
         if (k == 0)
             *o++ = '0';
