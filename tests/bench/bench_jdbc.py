@@ -27,6 +27,7 @@ N = int(os.environ.get("BENCH_N", "1000000"))
 SEED_SAMPLE = int(os.environ.get("BENCH_SEED_SAMPLE", "3000"))
 # BENCH_ONLY=pg,up,my runs only those parts (pg: insert + \copy + the seeds' way, up: upsert,
 # my: MariaDB insert + LOAD DATA), for quicker runs while tuning; the default is all of them.
+# BENCH_EXTRA (JSON) adds connector config keys to every connectd run, e.g. '{"batch.size": "10000"}'.
 ONLY = set(os.environ.get("BENCH_ONLY", "pg,up,my").split(","))
 T0 = 1767225600000
 # librdkafka's mock broker keeps about 5 MB per partition and trims older records.
@@ -93,7 +94,8 @@ def run_connectd(db, db_pid, table, extra, tmp):
         w.create(table, {"connector.class": CLASS, "topics": table, "auto.create": "true",
                          "key.converter": "org.apache.kafka.connect.storage.StringConverter",
                          "value.converter": "org.apache.kafka.connect.json.JsonConverter",
-                         "value.converter.schemas.enable": "false", **db.conf, **extra})
+                         "value.converter.schemas.enable": "false", **db.conf, **extra,
+                         **json.loads(os.environ.get("BENCH_EXTRA", "{}"))})
         w.wait_state(table, "RUNNING")
         # a first record creates the table, so the clock starts with the sink in its group
         produce(kafka.bootstrap, table, os.path.join(tmp, "warm.jsonl"))
