@@ -3,7 +3,9 @@
 Flask endpoint producing with confluent-kafka. Both reply only after Kafka acknowledged
 (Flask: produce + flush per request), one record per request and 100 per request.
 
-    /usr/bin/python3 bench/http_source.py [seconds]
+    /usr/bin/python3 tests/bench/bench_http_source.py [seconds]
+
+BENCH_EXTRA (JSON) adds connector config keys, e.g. '{"producer.override.linger.ms": "0"}'.
 """
 import json
 import os
@@ -63,7 +65,8 @@ def main():
     try:
         w.create("bench", {"connector.class": "HttpSourceConnector",
                            "http.listeners": f"http://127.0.0.1:{port}",
-                           "http.paths": "/ingest=bench"})
+                           "http.paths": "/ingest=bench",
+                           **json.loads(os.environ.get("BENCH_EXTRA", "{}"))})
         w.wait_state("bench", "RUNNING")
         time.sleep(1)
         for per_req, body in bodies.items():

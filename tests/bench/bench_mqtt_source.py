@@ -5,7 +5,10 @@ draining the same number from the same broker (the publisher's speed is left out
 slower than both). Run with the broker's default max_inflight_messages (20) and raised values:
 
     BENCH_MQTT_N=50000 /usr/bin/python3 tests/bench/bench_mqtt_source.py [messages] [max_inflight ...]
+
+BENCH_EXTRA (JSON) adds connector config keys, e.g. '{"producer.override.linger.ms": "0.2"}'.
 """
+import json
 import os
 import subprocess
 import sys
@@ -68,7 +71,8 @@ def connectd(broker, n, workdir):
                            "mqtt.password": broker.PASSWORD,
                            "key.converter": "org.apache.kafka.connect.storage.StringConverter",
                            "value.converter":
-                               "org.apache.kafka.connect.converters.ByteArrayConverter"})
+                               "org.apache.kafka.connect.converters.ByteArrayConverter",
+                           **json.loads(os.environ.get("BENCH_EXTRA", "{}"))})
         w.wait_state("bench", "RUNNING")
         harness.wait_until(lambda: "subscribed to" in w.logs(), 30)
         w.stop()
