@@ -299,7 +299,8 @@ static int fsink_put(void *state, struct task_ctx *t, struct cd_record **recs, s
 static int fsink_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offs)
 {
     struct fsink *s = state;
-    if (fflush(s->f) || (s->f != stdout && fsync(fileno(s->f)))) {
+    /* EINVAL: a file that cannot be synced (/dev/null, a pipe) has nothing to make durable */
+    if (fflush(s->f) || (s->f != stdout && fsync(fileno(s->f)) && errno != EINVAL)) {
         task_set_error(t, "flushing %s failed: %s", s->path ? s->path : "stdout",
                        strerror(errno));
         return CD_ERR_RETRIABLE;

@@ -80,3 +80,21 @@ def test_standalone_keeps_rest_connectors(worker_factory, tmp_path, dev_kafka):
     assert sorted(w2.get("/connectors").json()) == ["snk", "src"]
     wait_until(lambda: read_lines(out) == ["a", "b", "c"], 60,
                what="offsets kept: only the new line is read again")
+
+
+def test_a_sink_to_dev_null_commits_its_offsets(dev_kafka, worker_factory):
+    """fsync of /dev/null fails with EINVAL: there is nothing to make durable, so flushing
+    succeeds and the offsets are committed (a benchmark's null sink, a smoke test)."""
+    import harness
+    w = worker_factory(dev_kafka.bootstrap, extra={"offset.flush.interval.ms": "200"})
+    w.create("null", {"connector.class": "FileStreamSink", "file": "/dev/null",
+                      "topics": "to-null", "value.converter": STRING})
+    w.wait_state("null", "RUNNING")
+    harness.produce(dev_kafka.bootstrap, "to-null", [f"v{i}" for i in range(5)])
+
+    def committed():
+        offs = w.get("/connectors/null/offsets").json().get("offsets", [])
+        return sum(o["offset"]["kafka_offset"] for o in offs)
+    wait_until(lambda: committed() == 5, 30, what="the offsets of all 5 records committed")
+    assert "flush failed" not in w.logs()
+    assert w.status("null")["tasks"][0]["state"] == "RUNNING"
