@@ -1,5 +1,6 @@
 /* clog.c — see clog.h */
 #include "clog.h"
+#include "deadline.h"
 #include "json_alloc.h"
 
 #include "kafka.h"
@@ -44,17 +45,6 @@ struct delivery {
     int32_t partition;
     int64_t offset;
 };
-
-static void deadline_at(struct timespec *ts, int timeout_ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -258,7 +248,7 @@ static int wait_read_to(struct clog *c, const int64_t *end, int timeout_ms, char
                         size_t errlen)
 {
     struct timespec ts;
-    deadline_at(&ts, timeout_ms);
+    cd_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&c->lock);
     int rc = 0;
     for (int p = 0; p < c->nparts && !rc; p++)
@@ -336,7 +326,7 @@ static int wait_delivery(struct clog *c, struct delivery *d, int timeout_ms, cha
                          size_t errlen)
 {
     struct timespec ts;
-    deadline_at(&ts, timeout_ms);
+    cd_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&c->lock);
     while (!d->done)
         if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)

@@ -4,6 +4,7 @@
 #include "herder_int.h"
 
 #include "connector_config.h"
+#include "deadline.h"
 #include "log.h"
 #include "registry.h"
 #include "worker_config.h"
@@ -98,8 +99,7 @@ int herder_call(struct herder *h, const struct herder_req *req, json_t **reply)
     e->req.body = json_incref(req->body);
     enqueue(h, e);
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += REQUEST_TIMEOUT_S;
+    cd_deadline(&ts, REQUEST_TIMEOUT_S * 1000);
     pthread_mutex_lock(&h->lock);
     while (!e->done)
         if (pthread_cond_timedwait(&h->cond, &h->lock, &ts) == ETIMEDOUT)

@@ -86,6 +86,13 @@ int task_flush_final(const struct task_ctx *t);
  * 20000; fewer when fewer are waiting or they pass 4 MB). A sink that writes a transaction or
  * a request per put asks for its batch.size here. */
 void task_set_batch_max(struct task_ctx *t, size_t n);
+/* Sink tasks, from put() before it returns CD_OK: the records of this put stay valid (and
+ * uncommitted unless flush says otherwise) after put returns, for a sink that leaves their
+ * write in flight and learns its outcome later. They are released when a later non-empty put
+ * returns CD_OK (with or without keeping its own), when an empty put returns CD_OK without
+ * calling this, or when flush returns; by then the sink must be done with them. An empty put
+ * that calls it keeps the records held before. */
+void task_put_keep(struct task_ctx *t);
 /* Sink tasks, from put(): one record the destination rejected (a row the database refuses, a
  * point InfluxDB rejects). Returns 0 when errors.tolerance=all takes it (it goes to the dead
  * letter queue when one is configured and its offset counts as done): skip it and go on.

@@ -3,6 +3,7 @@
 #include "task.h"
 
 #include "converter.h"
+#include "deadline.h"
 #include "errors.h"
 #include "log.h"
 #include "stores.h"
@@ -40,6 +41,11 @@ int task_stopping(const struct task_ctx *t)
 void task_set_batch_max(struct task_ctx *t, size_t n)
 {
     t->batch_max = n;
+}
+
+void task_put_keep(struct task_ctx *t)
+{
+    t->put_keep = 1;
 }
 
 int task_flush_final(const struct task_ctx *t)
@@ -105,13 +111,7 @@ int task_wait_unpaused(struct task_ctx *t)
 void task_sleep(struct task_ctx *t, int ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    cd_deadline(&ts, ms);
     pthread_mutex_lock(&t->lock);
     while (!t->stop && pthread_cond_timedwait(&t->cond, &t->lock, &ts) != ETIMEDOUT)
         ;
@@ -197,13 +197,7 @@ void task_shutdown(struct task *task, int timeout_ms)
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    cd_deadline(&ts, timeout_ms);
     if (!pthread_timedjoin_np(t->thread, NULL, &ts)) {
         task_free(t);
         return;

@@ -49,8 +49,9 @@ struct snk {
     int fatal;
     char *last_topic;
     /* the record path (see snk_step) */
-    struct snk_work work[2];
+    struct snk_work work[3];
     struct snk_work *polling, *pending; /* pending: converted, not put yet */
+    struct snk_work *held; /* put, but kept for the sink (task_put_keep) */
     struct cd_record **put_recs;
     pthread_t conv_thread;
     pthread_mutex_t conv_lock;
@@ -58,6 +59,8 @@ struct snk {
     struct snk_work *conv_job; /* being converted */
     int conv_started, conv_quit;
 };
+
+static void work_release_held(struct snk *s);
 
 static void snk_track_topic(struct snk *s, const char *topic)
 {
@@ -79,9 +82,13 @@ static int snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *part
         if (!parts || rd_kafka_topic_partition_list_find(parts, e->topic, e->partition))
             rd_kafka_topic_partition_list_add(offs, e->topic, e->partition)->offset = e->offset;
     }
-    if (offs->cnt && s->t->p->flush && (frc = s->t->p->flush(s->state, s->t, offs))) {
-        task_log(s->t, 1, "flush failed, offsets not committed: %s", s->t->error);
-        offs->cnt = 0;
+    if (offs->cnt && s->t->p->flush) {
+        frc = s->t->p->flush(s->state, s->t, offs);
+        work_release_held(s); /* the sink is done with them, whatever flush says */
+        if (frc) {
+            task_log(s->t, 1, "flush failed, offsets not committed: %s", s->t->error);
+            offs->cnt = 0;
+        }
     }
     /* Records sent to the dead letter queue count as done only once it acknowledged them. */
     if (offs->cnt && errh_flush(s->errh, 30000)) {
@@ -451,27 +458,48 @@ static int work_report_failures(struct snk *s, struct snk_work *w)
     return 0;
 }
 
+/* A batch whose records the sink is done with: its messages go, its records are left for the
+ * converter to free. */
+static void work_retire(struct snk_work *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        rd_kafka_message_destroy(w->msgs[i]);
+    w->stale_n = w->n;
+    w->n = 0;
+    w->converted = 0;
+}
+
+static void work_release_held(struct snk *s)
+{
+    if (s->held)
+        work_retire(s->held);
+    s->held = NULL;
+}
+
 /* Puts a converted batch (w NULL: none; put_when_idle connectors then get an empty put) and
  * counts each of its messages consumed, dropped and tolerated ones included. Its records stay
- * for the converter to free. */
+ * for the converter to free, or for the sink while it keeps them (task_put_keep). */
 static int work_put(struct snk *s, struct snk_work *w)
 {
     size_t n = w ? w->n : 0, nrec = 0;
     for (size_t i = 0; i < n; i++)
         if (w->recs[i])
             s->put_recs[nrec++] = w->recs[i];
-    if ((nrec || (!n && s->t->p->put_when_idle)) && snk_put(s, s->put_recs, nrec))
+    int called = nrec || (!n && s->t->p->put_when_idle);
+    s->t->put_keep = 0;
+    if (called && snk_put(s, s->put_recs, nrec))
         return -1;
+    int keep = called && s->t->put_keep;
+    if (called && (nrec || !keep))
+        work_release_held(s);
     for (size_t i = 0; i < n; i++) {
         snk_mark_consumed(s, w->msgs[i]);
         snk_track_topic(s, rd_kafka_topic_name(w->msgs[i]->rkt));
-        rd_kafka_message_destroy(w->msgs[i]);
     }
-    if (w) {
-        w->stale_n = n;
-        w->n = 0;
-        w->converted = 0;
-    }
+    if (w && keep && nrec)
+        s->held = w;
+    else if (w)
+        work_retire(w);
     return 0;
 }
 
@@ -520,6 +548,14 @@ static void work_destroy(struct snk_work *w)
     memset(w, 0, sizeof(*w));
 }
 
+/* A batch to poll into: neither cur (about to be put) nor the one the sink keeps. */
+static struct snk_work *work_free(struct snk *s, const struct snk_work *cur)
+{
+    for (int i = 0;; i++)
+        if (&s->work[i] != cur && &s->work[i] != s->held)
+            return &s->work[i];
+}
+
 /* Polls batch N+1 and has it converted while batch N is put. */
 static int snk_step(struct snk *s)
 {
@@ -537,7 +573,7 @@ static int snk_step(struct snk *s)
         if (!rc)
             rc = work_report_failures(s, cur);
         s->pending = cur;
-        s->polling = cur == &s->work[0] ? &s->work[1] : &s->work[0];
+        s->polling = work_free(s, cur);
     }
     return rc;
 }
@@ -584,8 +620,8 @@ static void snk_close(struct snk *s)
     rd_kafka_topic_partition_list_destroy(s->assigned);
     rd_kafka_topic_partition_list_destroy(s->consumed);
     free(s->last_topic);
-    work_destroy(&s->work[0]);
-    work_destroy(&s->work[1]);
+    for (int i = 0; i < 3; i++)
+        work_destroy(&s->work[i]);
     free(s->put_recs);
 }
 
@@ -596,7 +632,8 @@ static int snk_path_open(struct snk *s)
     if (max > SINK_BATCH_LIMIT)
         max = SINK_BATCH_LIMIT;
     s->put_recs = calloc(max, sizeof(*s->put_recs));
-    if (!s->put_recs || work_init(&s->work[0], max) || work_init(&s->work[1], max)) {
+    if (!s->put_recs || work_init(&s->work[0], max) || work_init(&s->work[1], max) ||
+        work_init(&s->work[2], max)) {
         task_set_error(s->t, "out of memory");
         return -1;
     }

@@ -11,6 +11,7 @@
 #include "http.h"
 #include "json_alloc.h"
 
+#include "deadline.h"
 #include "log.h"
 #include "plugin.h"
 
@@ -506,10 +507,7 @@ static int http_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
          * Kafka's hands is only a safety net. */
         long wait_ms = s->inflight > 0 ? 10 : timeout_ms;
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += wait_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
+        cd_deadline(&until, wait_ms);
         pthread_cond_timedwait(&s->cv, &s->mu, &until);
     }
     s->woken = 0;

@@ -300,6 +300,54 @@ static void jdbc_disconnect(struct jdbc_task *j)
     j->eos_loaded = 0;
 }
 
+/* ---------------- the batch in flight ----------------
+ * Postgres insert mode sends batch N (jdbc_backend.send) and returns from put; the next put
+ * maps its records to rows while Postgres stores N, then reads N's outcome before sending its
+ * own. The runtime keeps N's records (task_put_keep), so when N failed it is mapped and written
+ * again from them, synchronously, with the usual row-by-row search for a rejected row. */
+
+static void pending_set(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t p,
+                        int64_t next);
+
+static void eos_apply(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *l)
+{
+    if (j->c.eos)
+        for (int i = 0; i < l->cnt; i++)
+            pending_set(j->eos, l->elems[i].topic, l->elems[i].partition, l->elems[i].offset);
+}
+
+/* Reads the outcome of the batch in flight, if any. block=0: JDBC_BUSY while Postgres is still
+ * at it. A failure leaves it FLY_FAILED (written again by fly_rewrite) and returns
+ * JDBC_E_FLY. Anything else that needs the connection must call this first. */
+static int fly_settle(struct jdbc_task *j, int block)
+{
+    if (j->fly.state != FLY_SENT)
+        return JDBC_OK;
+    int rc = j->be->collect(j, block);
+    if (rc == JDBC_BUSY)
+        return rc;
+    if (rc == JDBC_OK) {
+        eos_apply(j, j->fly.pending);
+        j->fly.state = FLY_NONE;
+        return JDBC_OK;
+    }
+    task_log(j->t, LOG_WARN, "writing %zu records failed, writing them again: %s", j->fly.n,
+             j->err);
+    j->fly.state = FLY_FAILED;
+    if (rc == JDBC_E_CONN)
+        jdbc_disconnect(j);
+    return JDBC_E_FLY;
+}
+
+/* Forgets the batch in flight, written or not (its records are about to go). */
+static void fly_drop(struct jdbc_task *j)
+{
+    if (j->fly.state == FLY_SENT && j->db)
+        j->be->collect(j, 1);
+    j->fly.state = FLY_NONE;
+    j->fly.n = 0;
+}
+
 static void table_free(struct jdbc_table *t)
 {
     free(t->name);
@@ -375,7 +423,9 @@ static int table_get(struct jdbc_task *j, const char *topic, struct jdbc_table *
         for (int i = 0; i < t->ncols; i++)
             free(t->cols[i].name);
         t->ncols = 0;
-        int rc = j->be->table_load(j, t);
+        int rc = fly_settle(j, 1);
+        if (!rc)
+            rc = j->be->table_load(j, t);
         if (rc)
             return rc;
         t->loaded = 1;
@@ -389,8 +439,11 @@ static int table_get(struct jdbc_task *j, const char *topic, struct jdbc_table *
 /* Runs DDL for table t, then reloads its metadata. */
 static int table_ddl(struct jdbc_task *j, struct jdbc_table *t, const char *sql)
 {
+    int rc = fly_settle(j, 1);
+    if (rc)
+        return rc;
     task_log(j->t, LOG_INFO, "%s", sql);
-    int rc = j->be->exec(j, sql);
+    rc = j->be->exec(j, sql);
     j->be->table_forget(j, t);
     t->loaded = 0;
     if (rc) {
@@ -714,9 +767,12 @@ static int eos_load(struct jdbc_task *j)
 {
     if (j->eos_loaded)
         return JDBC_OK;
+    int rc = fly_settle(j, 1); /* its offsets may be the newest */
+    if (rc)
+        return rc;
     rd_kafka_topic_partition_list_destroy(j->eos);
     j->eos = rd_kafka_topic_partition_list_new(8);
-    int rc = j->be->offsets_load(j, j->eos);
+    rc = j->be->offsets_load(j, j->eos);
     if (!rc)
         j->eos_loaded = 1;
     return rc;
@@ -787,6 +843,7 @@ static int jdbc_start(struct task_ctx *t, json_t *conf, void **state)
     j->be = j->url.dialect == JDBC_PG ? &jdbc_pg_backend : &jdbc_mysql_backend;
     j->eos = rd_kafka_topic_partition_list_new(8);
     j->pending = rd_kafka_topic_partition_list_new(8);
+    j->fly.pending = rd_kafka_topic_partition_list_new(8);
     *state = j;
     char *shown = jdbc_url_redact(cfg_get_str(conf, jdbc_defs, "connection.url"));
     task_log(t, LOG_INFO, "JDBC sink: %s (%s), insert.mode=%s, pk.mode=%s, exactly.once=%s",
@@ -799,13 +856,21 @@ static int jdbc_start(struct task_ctx *t, json_t *conf, void **state)
     return CD_OK;
 }
 
+static void rejected_clear(struct jdbc_task *j);
+
 static void jdbc_stop(void *state, struct task_ctx *t)
 {
     struct jdbc_task *j = state;
     if (!j)
         return;
     j->t = t;
+    fly_drop(j);
     jdbc_disconnect(j);
+    jdbc_batch_free(&j->fly.batch);
+    rd_kafka_topic_partition_list_destroy(j->fly.pending);
+    rejected_clear(j);
+    free(j->rejected.v);
+    free(j->fly.recs);
     free(j->last_topic);
     while (j->tables) {
         struct jdbc_table *n = j->tables->next;
@@ -838,6 +903,7 @@ static int jdbc_open(void *state, struct task_ctx *t, rd_kafka_topic_partition_l
     if (!j->c.eos)
         return CD_OK;
     j->eos_loaded = 0;
+    fly_settle(j, 1); /* a failed one is written by the next put: the offsets do without it */
     int rc = jdbc_ensure_conn(j);
     if (!rc)
         rc = eos_load(j);
@@ -874,9 +940,38 @@ static int jdbc_close(void *state, struct task_ctx *t,
 static int record_reject(struct jdbc_task *j, const struct cd_record *r, const char *table,
                          const char *msg)
 {
-    return task_record_failed(j->t, r, "record at topic %s, partition %d, offset %lld%s%s: %s",
-                              r->topic, r->partition, (long long)r->offset,
-                              table ? ", table " : "", table ? table : "", msg);
+    /* A batch is mapped again after a failed write (a retry, or the batch in flight): a
+     * record reported then was tolerated, and is not reported twice. */
+    for (size_t i = 0; i < j->rejected.n; i++) {
+        const struct jdbc_rejected *x = &j->rejected.v[i];
+        if (x->offset == r->offset && x->partition == r->partition && !strcmp(x->topic, r->topic))
+            return 0;
+    }
+    if (task_record_failed(j->t, r, "record at topic %s, partition %d, offset %lld%s%s: %s",
+                           r->topic, r->partition, (long long)r->offset, table ? ", table " : "",
+                           table ? table : "", msg))
+        return -1;
+    if (j->rejected.n == j->rejected.cap) {
+        size_t cap = j->rejected.cap ? j->rejected.cap * 2 : 8;
+        struct jdbc_rejected *v = realloc(j->rejected.v, cap * sizeof(*v));
+        if (!v)
+            return 0; /* at worst reported twice */
+        j->rejected.v = v;
+        j->rejected.cap = cap;
+    }
+    char *topic = strdup(r->topic);
+    if (topic)
+        j->rejected.v[j->rejected.n++] =
+            (struct jdbc_rejected){.topic = topic, .partition = r->partition, .offset = r->offset};
+    return 0;
+}
+
+/* Every record put so far is written (or tolerated): none will be mapped again. */
+static void rejected_clear(struct jdbc_task *j)
+{
+    for (size_t i = 0; i < j->rejected.n; i++)
+        free(j->rejected.v[i].topic);
+    j->rejected.n = 0;
 }
 
 /* Maps recs to rows of j->batch, creating or evolving tables on the way. Records that cannot
@@ -951,8 +1046,48 @@ static int batch_write(struct jdbc_task *j)
     }
 }
 
-/* One attempt at writing recs. Returns as batch_build. */
-static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
+/* Insert mode into one table, on a backend that can leave a write in flight. */
+static int fly_eligible(const struct jdbc_task *j)
+{
+    return j->be->send && j->c.insert_mode == JDBC_INSERT && j->batch.nsegs == 1 &&
+           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0;
+}
+
+/* Room for n records in flight; -1 when memory is short (then the batch is written now). */
+static int fly_reserve(struct jdbc_task *j, size_t n)
+{
+    if (j->fly.cap >= n)
+        return 0;
+    struct cd_record **r = realloc(j->fly.recs, n * sizeof(*r));
+    if (!r)
+        return -1;
+    j->fly.recs = r;
+    j->fly.cap = n;
+    return 0;
+}
+
+/* Sends j->batch and leaves it in flight with recs. Returns as batch_build. */
+static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
+{
+    int rc = j->be->send(j, &j->batch);
+    if (rc)
+        return rc;
+    struct jdbc_batch b = j->fly.batch;
+    j->fly.batch = j->batch;
+    j->batch = b;
+    rd_kafka_topic_partition_list_t *l = j->fly.pending;
+    j->fly.pending = j->pending;
+    j->pending = l;
+    memcpy(j->fly.recs, recs, n * sizeof(*recs));
+    j->fly.n = n;
+    j->fly.state = FLY_SENT;
+    task_put_keep(j->t);
+    return CD_OK;
+}
+
+/* One attempt at writing recs; may_send: leave it in flight when it qualifies. Returns as
+ * batch_build, or JDBC_E_FLY when the batch in flight failed meanwhile. */
+static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n, int may_send)
 {
     int rc = jdbc_ensure_conn(j);
     if (rc)
@@ -964,28 +1099,62 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->pending = rd_kafka_topic_partition_list_new(8);
     if ((rc = batch_build(j, recs, n)))
         return rc;
+    if ((rc = fly_settle(j, 1))) /* one batch in flight at most */
+        return rc;
     if (!j->batch.nrows && !j->pending->cnt)
         return CD_OK;
     batch_dedupe(j);
+    if (may_send && fly_eligible(j) && !fly_reserve(j, n))
+        return fly_send(j, recs, n);
     if ((rc = batch_write(j)))
         return rc;
-    if (j->c.eos)
-        for (int i = 0; i < j->pending->cnt; i++)
-            pending_set(j->eos, j->pending->elems[i].topic, j->pending->elems[i].partition,
-                        j->pending->elems[i].offset);
+    eos_apply(j, j->pending);
     return CD_OK;
 }
 
-static int jdbc_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
+/* Writes a failed batch in flight again, synchronously, from its records. */
+static int fly_rewrite(struct jdbc_task *j)
 {
-    struct jdbc_task *j = state;
-    j->t = t;
-    j->err[0] = 0;
-    int rc = put_once(j, recs, n);
+    if (j->fly.state != FLY_FAILED)
+        return CD_OK;
+    int rc = put_once(j, j->fly.recs, j->fly.n, 0);
+    if (rc == CD_OK)
+        j->fly.state = FLY_NONE;
+    return rc;
+}
+
+/* A put: a failed batch in flight first, then recs. An empty put (the runtime's idle call)
+ * only looks whether the batch in flight is done, and keeps its records while it is not. */
+static int put_all(struct jdbc_task *j, struct cd_record **recs, size_t n)
+{
+    for (;;) {
+        int rc = fly_rewrite(j);
+        if (rc)
+            return rc;
+        if (!n) {
+            rc = fly_settle(j, 0);
+            if (rc == JDBC_BUSY)
+                task_put_keep(j->t);
+            if (rc != JDBC_E_FLY)
+                return CD_OK;
+            continue;
+        }
+        rc = put_once(j, recs, n, 1);
+        if (rc != JDBC_E_FLY)
+            return rc;
+    }
+}
+
+/* Turns a write's outcome into put's: retriable failures reconnect or re-read the tables,
+ * back off and count against max.retries. */
+static int put_result(struct jdbc_task *j, struct task_ctx *t, int rc, size_t n)
+{
     if (rc == CD_OK) {
         if (j->failures)
             task_log(t, LOG_INFO, "writes succeed again after %d failed attempts", j->failures);
         j->failures = 0;
+        if (j->fly.state == FLY_NONE)
+            rejected_clear(j);
         return CD_OK;
     }
     if (rc == CD_ERR_FATAL) {
@@ -1008,10 +1177,35 @@ static int jdbc_put(void *state, struct task_ctx *t, struct cd_record **recs, si
     return CD_ERR_RETRIABLE;
 }
 
+static int jdbc_put(void *state, struct task_ctx *t, struct cd_record **recs, size_t n)
+{
+    struct jdbc_task *j = state;
+    j->t = t;
+    j->err[0] = 0;
+    return put_result(j, t, put_all(j, recs, n), n ? n : j->fly.n);
+}
+
+/* Finishes the batch in flight (retrying as put does). Whatever the outcome, the runtime then
+ * lets go of its records: one given up unwritten means that no later offset may be
+ * committed by this task, as it would pass over them. */
 static int jdbc_flush(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets)
 {
-    /* every put committed its own transaction: all of it is durable */
-    return CD_OK;
+    struct jdbc_task *j = state;
+    j->t = t;
+    int rc;
+    do {
+        j->err[0] = 0;
+        fly_settle(j, 1); /* a failure leaves it FLY_FAILED for fly_rewrite */
+        rc = put_result(j, t, fly_rewrite(j), j->fly.n);
+    } while (rc == CD_ERR_RETRIABLE && !task_stopping(t));
+    if (rc != CD_OK) {
+        fly_drop(j);
+        j->lost = 1;
+    }
+    if (j->lost)
+        for (int i = 0; i < offsets->cnt; i++)
+            offsets->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    return rc;
 }
 
 static const char *const jdbc_aliases[] = {"io.confluent.connect.jdbc.JdbcSinkConnector", NULL};
@@ -1030,4 +1224,5 @@ const struct connector_plugin jdbc_sink_plugin = {
     .close = jdbc_close,
     .put = jdbc_put,
     .flush = jdbc_flush,
+    .put_when_idle = 1, /* to learn the outcome of the batch in flight without new records */
 };

@@ -44,9 +44,11 @@ enum jdbc_op { JDBC_OP_WRITE = 0, JDBC_OP_DELETE, JDBC_OP_SKIP };
 /* Result of a database step (apart from the cd_err codes, which put() returns). */
 enum jdbc_rc {
     JDBC_OK = 0,
+    JDBC_BUSY = 1, /* collect: the batch sent is still being written */
     JDBC_E_CONN = -10, /* connection lost / server unavailable: reconnect and retry */
     JDBC_E_DATA = -11, /* the database rejected a row (type, NOT NULL, too long, unique) */
     JDBC_E_OTHER = -12, /* anything else: retried up to max.retries */
+    JDBC_E_FLY = -13,   /* the batch in flight failed: write it again before going on */
 };
 
 /* ---- connection.url (jdbc_url.c) ---- */
@@ -263,10 +265,22 @@ struct jdbc_backend {
     /* Adds every stored (topic, partition, next_offset) of this connector to out. */
     int (*offsets_load)(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out);
     void (*table_forget)(struct jdbc_task *j, struct jdbc_table *t); /* drop its statements */
+    /* Optional, insert mode with one segment: starts writing the batch (and j->pending offsets)
+     * in one transaction without waiting for the outcome, which collect reads: JDBC_OK, an
+     * error class (j->err set, nothing written), or JDBC_BUSY when !block and not done yet. */
+    int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
+    int (*collect)(struct jdbc_task *j, int block);
 };
 
 extern const struct jdbc_backend jdbc_pg_backend;
 extern const struct jdbc_backend jdbc_mysql_backend;
+
+/* A record reported to the runtime as failed (task_record_failed). */
+struct jdbc_rejected {
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+};
 
 struct jdbc_task {
     struct task_ctx *t;
@@ -284,6 +298,20 @@ struct jdbc_task {
     int eos_loaded;
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
+    /* The batch the backend's send started and whose outcome is not read yet (Postgres
+     * insert mode): its rows, offsets and records (kept by the runtime, task_put_keep). */
+    struct jdbc_fly {
+        enum { FLY_NONE, FLY_SENT, FLY_FAILED } state;
+        struct jdbc_batch batch;
+        rd_kafka_topic_partition_list_t *pending;
+        struct cd_record **recs;
+        size_t n, cap;
+    } fly;
+    int lost; /* a batch in flight was given up unwritten: commit nothing more */
+    struct {
+        struct jdbc_rejected *v;
+        size_t n, cap;
+    } rejected; /* records reported failed since every record put was last written */
     char err[1536];
 };
 

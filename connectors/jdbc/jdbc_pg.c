@@ -27,6 +27,7 @@ struct pg_state {
     struct jdbc_buf copy;
     const char **vals; /* parameter pointers, reused */
     size_t capvals;
+    char *fly_table; /* table of the batch sent by pg_send, for its error message */
 };
 
 static PGconn *pgc(struct jdbc_task *j)
@@ -195,6 +196,7 @@ static void pg_disconnect(struct jdbc_task *j)
     for (struct jdbc_table *t = j->tables; t; t = t->next)
         stmts_free(t);
     PQfinish(s->c);
+    free(s->fly_table);
     jdbc_buf_free(&s->copy);
     free(s->vals);
     free(s);
@@ -299,6 +301,38 @@ static const char *cell_str(struct jdbc_batch *b, const struct jdbc_cell *c)
     return c->null ? NULL : b->data.p + c->off;
 }
 
+/* Streams the live rows of a segment into the COPY in progress, in 1 MB pieces. Returns
+ * the number of rows sent (fewer than nlive when memory or the connection failed). */
+static int copy_rows(struct pg_state *s, struct jdbc_batch *b, const struct jdbc_seg *sg,
+                     const int *live, int nlive)
+{
+    struct jdbc_buf *cb = &s->copy;
+    cb->len = 0;
+    int sent = 0;
+    for (int k = 0; k < nlive; k++) {
+        const struct jdbc_cell *c = &b->cells[b->rows[live[k]].cell0];
+        for (int i = 0; i < sg->ncols; i++) {
+            if (i)
+                jdbc_buf_add(cb, "\t", 1);
+            if (c[i].null)
+                jdbc_buf_add(cb, "\\N", 2);
+            else
+                jdbc_copy_escape(cb, b->data.p + c[i].off, c[i].len);
+        }
+        if (jdbc_buf_add(cb, "\n", 1))
+            break; /* out of memory: the COPY is cancelled by the caller */
+        if (cb->len >= (1 << 20) || k == nlive - 1) {
+            if (PQputCopyData(s->c, cb->p, (int)cb->len) != 1)
+                break;
+            cb->len = 0;
+        }
+        sent++;
+    }
+    if (cb->cap > (8u << 20)) /* do not keep a huge buffer around */
+        jdbc_buf_free(cb);
+    return sent;
+}
+
 /* COPY of the segment's rows (those not skipped). On a data error *bad is the row the CONTEXT
  * line names. */
 static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int *bad)
@@ -317,30 +351,7 @@ static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
     jdbc_buf_free(&sql);
     if (rc)
         return rc;
-    struct jdbc_buf *cb = &s->copy;
-    cb->len = 0;
-    int sent = 0;
-    for (int k = 0; k < nlive; k++) {
-        const struct jdbc_cell *c = &b->cells[b->rows[live[k]].cell0];
-        for (int i = 0; i < sg->ncols; i++) {
-            if (i)
-                jdbc_buf_add(cb, "\t", 1);
-            if (c[i].null)
-                jdbc_buf_add(cb, "\\N", 2);
-            else
-                jdbc_copy_escape(cb, b->data.p + c[i].off, c[i].len);
-        }
-        if (jdbc_buf_add(cb, "\n", 1))
-            break; /* out of memory: the COPY is cancelled below */
-        if (cb->len >= (1 << 20) || k == nlive - 1) {
-            if (PQputCopyData(s->c, cb->p, (int)cb->len) != 1)
-                break;
-            cb->len = 0;
-        }
-        sent++;
-    }
-    if (cb->cap > (8u << 20)) /* do not keep a huge buffer around */
-        jdbc_buf_free(cb);
+    int sent = copy_rows(s, b, sg, live, nlive);
     PQputCopyEnd(s->c, sent == nlive ? NULL : "client error");
     PGresult *r = PQgetResult(s->c);
     rc = JDBC_OK;
@@ -521,6 +532,96 @@ static int pg_offsets_write(struct jdbc_task *j)
     return JDBC_OK;
 }
 
+/* Appends the exactly-once offsets upsert of l with literal values (pg_send cannot bind
+ * parameters in a multi-statement query). */
+static int offsets_sql(struct jdbc_task *j, struct jdbc_buf *q,
+                       const rd_kafka_topic_partition_list_t *l)
+{
+    char *conn = PQescapeLiteral(pgc(j), task_connector_name(j->t),
+                                 strlen(task_connector_name(j->t)));
+    int rc = conn ? 0 : -1;
+    jdbc_buf_printf(q, "; INSERT INTO " JDBC_OFFSETS_TABLE
+                       " (connector, topic, \"partition\", next_offset) VALUES ");
+    for (int i = 0; i < l->cnt && !rc; i++) {
+        char *topic = PQescapeLiteral(pgc(j), l->elems[i].topic, strlen(l->elems[i].topic));
+        rc = topic ? jdbc_buf_printf(q, "%s(%s, %s, %d, %lld)", i ? ", " : "", conn, topic,
+                                     l->elems[i].partition, (long long)l->elems[i].offset)
+                   : -1;
+        PQfreemem(topic);
+    }
+    PQfreemem(conn);
+    if (!rc)
+        rc = jdbc_buf_printf(q, " ON CONFLICT (connector, topic, \"partition\") DO UPDATE SET "
+                                "next_offset = EXCLUDED.next_offset");
+    return rc;
+}
+
+/* Starts writing a batch of one insert segment without waiting for Postgres: one query,
+ * "COPY ...; INSERT INTO connectd_offsets ...", which Postgres runs as one implicit
+ * transaction (a failure of either undoes both). The rows are streamed and pg_collect reads
+ * the outcome later, so that Postgres stores them while the task maps the next batch. */
+static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    struct pg_state *s = j->db;
+    struct jdbc_seg *sg = &b->segs[0];
+    int *live = malloc(sizeof(*live) * (size_t)(sg->nrows ? sg->nrows : 1));
+    if (!live) {
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        return JDBC_E_OTHER;
+    }
+    int nlive = jdbc_seg_live(b, sg, live);
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
+    struct jdbc_buf sql = {0};
+    int rc = jdbc_sql_copy(&sql, &sp);
+    if (!rc && j->c.eos && j->pending->cnt)
+        rc = offsets_sql(j, &sql, j->pending);
+    if (rc || !PQsendQuery(s->c, sql.p)) {
+        jdbc_buf_free(&sql);
+        free(live);
+        return rc ? (snprintf(j->err, sizeof(j->err), "out of memory"), JDBC_E_OTHER)
+                  : pg_fail(j, NULL, sg->table->name);
+    }
+    jdbc_buf_free(&sql);
+    free(s->fly_table);
+    s->fly_table = strdup(sg->table->name);
+    PGresult *r = PQgetResult(s->c);
+    if (PQresultStatus(r) != PGRES_COPY_IN) { /* e.g. the table is gone */
+        rc = pg_fail(j, r, sg->table->name);
+        PQclear(r);
+        while ((r = PQgetResult(s->c)))
+            PQclear(r);
+        free(live);
+        return rc;
+    }
+    PQclear(r);
+    int sent = copy_rows(s, b, sg, live, nlive);
+    free(live);
+    if (PQputCopyEnd(s->c, sent == nlive ? NULL : "client error") != 1)
+        return pg_fail(j, NULL, sg->table->name);
+    return JDBC_OK;
+}
+
+/* The outcome of pg_send's query: JDBC_OK, JDBC_BUSY when !block and Postgres is not done,
+ * else an error class with j->err set (the transaction is rolled back). */
+static int pg_collect(struct jdbc_task *j, int block)
+{
+    struct pg_state *s = j->db;
+    if (!block && (!PQconsumeInput(s->c) || PQisBusy(s->c)))
+        return PQstatus(s->c) == CONNECTION_BAD ? pg_fail(j, NULL, s->fly_table) : JDBC_BUSY;
+    int rc = JDBC_OK;
+    PGresult *r;
+    while ((r = PQgetResult(s->c))) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(j, r, s->fly_table);
+        PQclear(r);
+    }
+    if (!rc && PQstatus(s->c) == CONNECTION_BAD)
+        rc = pg_fail(j, NULL, s->fly_table);
+    return rc;
+}
+
 static int pg_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *bad)
 {
     *bad = -1;
@@ -576,4 +677,6 @@ const struct jdbc_backend jdbc_pg_backend = {
     .write = pg_write,
     .offsets_load = pg_offsets_load,
     .table_forget = pg_table_forget,
+    .send = pg_send,
+    .collect = pg_collect,
 };

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include "mqtt.h"
 
+#include "deadline.h"
 #include "log.h"
 #include "plugin.h"
 
@@ -416,10 +417,7 @@ static void mqtt_wake(void *state)
 static void mq_wait_woken(struct mq *s, int timeout_ms)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_nsec += timeout_ms * 1000000L;
-    until.tv_sec += until.tv_nsec / 1000000000L;
-    until.tv_nsec %= 1000000000L;
+    cd_deadline(&until, timeout_ms);
     pthread_mutex_lock(&s->wake_mu);
     if (!s->woken)
         pthread_cond_timedwait(&s->wake_cv, &s->wake_mu, &until);

@@ -629,3 +629,24 @@ def test_mariadb_down_mid_stream_exactly_once_loses_nothing_duplicates_nothing(
     assert "attempt" in w.logs()  # the outage was noticed and retried
     assert db.rows("SELECT next_offset FROM connectd_offsets WHERE connector = 'myoutage'") == \
         [(n,)]
+
+
+def test_exactly_once_offsets_of_a_connector_named_with_a_quote(postgres, dev_kafka,
+                                                               worker_factory):
+    """Postgres insert mode leaves each batch in flight while the next is mapped; the offsets
+    upsert then travels as literal SQL in the same query as the COPY, so a connector name with a
+    quote must arrive exactly, and batches behind one another must all land once."""
+    db = DB("postgres", postgres)
+    w = worker_factory(dev_kafka.bootstrap)
+    one_partition(dev_kafka, "quoted")
+    name = "o'brien-eos"
+    sink(w, db, name, "quoted", auto_create=True, exactly_once_enabled=True, batch_size=50,
+         table_name_format="quoted_t")
+    w.wait_state(name, "RUNNING")
+    harness.produce(dev_kafka.bootstrap, "quoted",
+                    [{"seq": i, "who": "o'brien"} for i in range(500)])
+    wait_rows(db, "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM quoted_t",
+              [(500, 500, 0, 499)])
+    wait_rows(db, "SELECT connector, topic, partition, next_offset FROM connectd_offsets "
+                  "WHERE topic = 'quoted'", [(name, "quoted", 0, 500)])
+    assert db.rows("SELECT count(*) FROM quoted_t WHERE who = 'o''brien'") == [(500,)]
