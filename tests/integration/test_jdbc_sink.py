@@ -650,3 +650,25 @@ def test_exactly_once_offsets_of_a_connector_named_with_a_quote(postgres, dev_ka
     wait_rows(db, "SELECT connector, topic, partition, next_offset FROM connectd_offsets "
                   "WHERE topic = 'quoted'", [(name, "quoted", 0, 500)])
     assert db.rows("SELECT count(*) FROM quoted_t WHERE who = 'o''brien'") == [(500,)]
+
+
+def test_a_tolerated_record_reaches_the_dead_letter_queue_once_across_retries(
+        postgres, dev_kafka, worker_factory):
+    """The batch holding a record that cannot be mapped is written again while the database
+    is down; the record goes to the dead letter queue once, not once per attempt."""
+    db = DB("postgres", postgres)
+    w = worker_factory(dev_kafka.bootstrap)
+    one_partition(dev_kafka, "once", "once_dead")
+    sink(w, db, "once", "once", auto_create=True, errors_tolerance="all", retry_backoff_ms=300,
+         max_retries=50, connection_attempts=1, connection_backoff_ms=100,
+         errors_retry_delay_max_ms=500, **{"errors.deadletterqueue.topic.name": "once_dead"})
+    harness.produce(dev_kafka.bootstrap, "once", [{"id": 1}])
+    wait_rows(db, "SELECT id FROM once", [(1,)])
+    postgres.stop()
+    harness.produce(dev_kafka.bootstrap, "once", [{"id": "not a number"}, {"id": 3}])
+    time.sleep(4)  # several attempts, each mapping the batch again
+    postgres.start()
+    wait_rows(db, "SELECT id FROM once ORDER BY id", [(1,), (3,)], timeout=60)
+    assert "attempt" in w.logs()
+    dead = harness.consume_all(dev_kafka.bootstrap, "once_dead", 2, timeout=8)
+    assert [json.loads(m.value()) for m in dead] == [{"id": "not a number"}]
