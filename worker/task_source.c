@@ -248,7 +248,10 @@ static int src_produce(struct src *s, struct cd_record *r)
     }
     struct inflight *f = calloc(1, sizeof(*f));
     f->r = r;
-    rd_kafka_headers_t *h = r->headers ? rd_kafka_headers_copy(r->headers) : NULL;
+    /* The producer takes the headers: nothing reads them from the record after this (a copy
+     * and a destroy per record were a tenth of the MQTT source's CPU). */
+    rd_kafka_headers_t *h = r->headers;
+    r->headers = NULL;
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             s->producer, RD_KAFKA_V_TOPIC(r->topic),
