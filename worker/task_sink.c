@@ -18,6 +18,8 @@
 #define SINK_BATCH_MAX 1000
 #define SINK_BATCH_LIMIT 20000 /* task_set_batch_max at most */
 #define SINK_BATCH_BYTES (4 << 20)
+/* Batches: one polled and converted, one put, one a sink keeps (task_put_keep). */
+#define SNK_WORKS 3
 
 /* A message that failed conversion, reported to the error handler on the task thread. */
 struct snk_fail {
@@ -49,7 +51,7 @@ struct snk {
     int fatal;
     char *last_topic;
     /* the record path (see snk_step) */
-    struct snk_work work[3];
+    struct snk_work work[SNK_WORKS];
     struct snk_work *polling, *pending; /* pending: converted, not put yet */
     struct snk_work *held; /* put, but kept for the sink (task_put_keep) */
     struct cd_record **put_recs;
@@ -620,7 +622,7 @@ static void snk_close(struct snk *s)
     rd_kafka_topic_partition_list_destroy(s->assigned);
     rd_kafka_topic_partition_list_destroy(s->consumed);
     free(s->last_topic);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < SNK_WORKS; i++)
         work_destroy(&s->work[i]);
     free(s->put_recs);
 }
@@ -632,8 +634,10 @@ static int snk_path_open(struct snk *s)
     if (max > SINK_BATCH_LIMIT)
         max = SINK_BATCH_LIMIT;
     s->put_recs = calloc(max, sizeof(*s->put_recs));
-    if (!s->put_recs || work_init(&s->work[0], max) || work_init(&s->work[1], max) ||
-        work_init(&s->work[2], max)) {
+    int ok = s->put_recs != NULL;
+    for (int i = 0; i < SNK_WORKS && ok; i++)
+        ok = !work_init(&s->work[i], max);
+    if (!ok) {
         task_set_error(s->t, "out of memory");
         return -1;
     }

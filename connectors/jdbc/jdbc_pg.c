@@ -333,6 +333,15 @@ static int copy_rows(struct pg_state *s, struct jdbc_batch *b, const struct jdbc
     return sent;
 }
 
+/* COPY ... FROM STDIN for the segment's columns, into sql. */
+static int copy_sql(struct jdbc_task *j, const struct jdbc_seg *sg, struct jdbc_buf *sql)
+{
+    const char *names[sg->ncols];
+    struct jdbc_stmt_spec sp;
+    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
+    return jdbc_sql_copy(sql, &sp);
+}
+
 /* COPY of the segment's rows (those not skipped). On a data error *bad is the row the CONTEXT
  * line names. */
 static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int *bad)
@@ -342,11 +351,8 @@ static int pg_copy(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
     int nlive = jdbc_seg_live(b, sg, live);
     if (!nlive)
         return JDBC_OK;
-    const char *names[sg->ncols];
-    struct jdbc_stmt_spec sp;
-    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
     struct jdbc_buf sql = {0};
-    jdbc_sql_copy(&sql, &sp);
+    copy_sql(j, sg, &sql);
     int rc = pg_run(j, sql.p, 0, NULL, PGRES_COPY_IN, NULL);
     jdbc_buf_free(&sql);
     if (rc)
@@ -570,11 +576,8 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
         return JDBC_E_OTHER;
     }
     int nlive = jdbc_seg_live(b, sg, live);
-    const char *names[sg->ncols];
-    struct jdbc_stmt_spec sp;
-    jdbc_seg_spec(j, sg, JDBC_PG, &sp, names);
     struct jdbc_buf sql = {0};
-    int rc = jdbc_sql_copy(&sql, &sp);
+    int rc = copy_sql(j, sg, &sql);
     if (!rc && j->c.eos && j->pending->cnt)
         rc = offsets_sql(j, &sql, j->pending);
     if (rc || !PQsendQuery(s->c, sql.p)) {
