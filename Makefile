@@ -1,6 +1,6 @@
 # connectd — see README.md. Targets: all, run, test, bench, clean.
 CC      ?= gcc
-PKGS     = rdkafka jansson libmicrohttpd libpq mysqlclient libmosquitto libcurl openssl zlib
+PKGS     = rdkafka jansson libmicrohttpd libpq mysqlclient libcurl openssl zlib
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
            -Iworker -Irest $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

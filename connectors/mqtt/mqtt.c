@@ -1,19 +1,19 @@
 /* mqtt.c — MqttSourceConnector: MQTT messages into Kafka without losing QoS 1 messages.
  *
- * Loss-free QoS 1: libmosquitto queues the PUBACK of a message when it reads it. With
- * mosquitto_threaded_set(m, true) the queue is only written when we call
- * mosquitto_loop_write, and we only call it when every message read so far (on this
- * connection) has been acknowledged by Kafka (commit_record). So a PUBACK never leaves before
- * its record is durable, and a crash before that makes the broker redeliver the message to the
- * persistent session. The write queue is shared with every other packet (PINGREQ, SUBSCRIBE),
- * so the cycle "read a batch, produce it, write" must stay far below the keepalive; the
- * broker's max_inflight_messages (default 20) bounds how many messages one cycle holds.
+ * Loss-free QoS 1: the task speaks MQTT 3.1.1 itself (mqtt_wire.c, mqtt_net.c) and writes a
+ * message's PUBACK only once Kafka acknowledged its record (commit_record, called in the
+ * order the messages were read). A crash before that makes the broker redeliver the message
+ * to the persistent session. Acks are sent as Kafka's acks arrive, so the broker keeps
+ * sending meanwhile: reading, producing and acknowledging overlap, and the broker's
+ * max_inflight_messages is the only bound on what is in flight. (libmosquitto cannot do
+ * this: its one write queue holds a message's PUBACK behind every packet queued before it,
+ * so the task had to stop reading until a whole batch was in Kafka.)
  *
- * QoS 2 is not crash-safe: libmosquitto only hands a QoS 2 message over after the PUBREC /
- * PUBREL exchange, when the broker already considers it delivered.
+ * QoS 2 works the same way with PUBREC, so it is at least once too: a message redelivered
+ * before its PUBREC left becomes a second record.
  *
- * Each connection attempt uses a fresh mosquitto object (failover between URIs with different
- * TLS settings is then simple); the broker keeps the session, not the client object. */
+ * Each connection attempt starts afresh (failover between URIs with different TLS settings
+ * is then simple); the broker keeps the session, not the connection. */
 #define _GNU_SOURCE
 #include "mqtt.h"
 
@@ -21,14 +21,16 @@
 #include "log.h"
 #include "plugin.h"
 
+#include "mqtt_net.h"
+
 #include <errno.h>
-#include <mosquitto.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MQTT_BACKOFF_MIN_MS 250
 #define MQTT_BACKOFF_MAX_MS 10000
@@ -45,9 +47,8 @@ static const struct cfg_def mqtt_defs[] = {
     {"kafka.topic", CFG_STRING, NULL, 1, CFG_HIGH, "Kafka topic to write the messages to.",
      "Kafka", 0, NULL, NULL},
     {"mqtt.qos", CFG_INT, "1", 0, CFG_MEDIUM,
-     "Subscription QoS. 1 is loss-free: the PUBACK goes back only after Kafka acknowledged the "
-     "record. 0 loses what is in flight on a crash; 2 is acknowledged by libmosquitto before "
-     "the message reaches the connector, so it is no safer than 1.",
+     "Subscription QoS. 1 and 2 are loss-free (at least once): the PUBACK (QoS 2: PUBREC) goes "
+     "back only after Kafka acknowledged the record. 0 loses what is in flight on a crash.",
      "MQTT", 0, qos_values, NULL},
     {"mqtt.clean.session.enabled", CFG_BOOLEAN, "false", 0, CFG_MEDIUM,
      "Start a clean session on every connect. The default (false) keeps a persistent session "
@@ -160,39 +161,40 @@ static json_t *mqtt_task_configs(json_t *conf, int max_tasks)
     return arr;
 }
 
-/* A message read from the broker, waiting to be handed to the runtime. */
-struct mqtt_msg {
-    char *topic;
-    void *payload;
-    int len, qos, retain, mid;
-    uintptr_t gen; /* the connection it was read on */
-    struct mqtt_msg *next;
-};
-
 struct mq {
     struct task_ctx *t;
-    struct mosquitto *m;
+    struct mqtt_net net; /* net.fd < 0: no connection */
     struct mqtt_uri *uris;
     int nuris, uri_next;
     char **filters;
     int nfilters;
     char *client_id, *kafka_topic, *user, *pass, *ca, *cert, *key;
     int qos, clean, keepalive, connect_timeout_ms, verify_host;
-    struct mqtt_msg *head, *tail;
-    long pending;  /* read on this connection and not yet acknowledged by Kafka */
-    uintptr_t gen; /* connection generation: commits of older connections do not count */
-    int connected; /* CONNACK accepted */
-    long long connect_started, next_attempt;
+    /* records read and not yet handed to the runtime: q[qhead..qlen) */
+    struct cd_record **q;
+    int qhead, qlen, qcap;
+    unsigned char *in; /* bytes read, the start of a packet first */
+    size_t in_len, in_cap;
+    struct mqtt_buf out; /* CONNECT, SUBSCRIBE, acknowledgements, PINGREQ */
+    uintptr_t gen;       /* connection generation: acks of older connections are not sent */
+    int connected;       /* CONNACK accepted */
+    long long connect_started, next_attempt, last_out, ping_sent;
     int backoff_ms;
     int fatal;
-    char fatal_msg[512];
+    char fatal_msg[768];
     json_t *key_schema, *value_schema;
-    /* Set by mqtt_wake (a librdkafka thread) when delivery reports arrive: the wait for
-     * Kafka's acks ends at once instead of on a timer. */
-    pthread_mutex_t wake_mu;
-    pthread_cond_t wake_cv;
-    int woken;
+    /* mqtt_wake (a librdkafka thread) writes to it when delivery reports arrive, so a task
+     * waiting on the socket goes on to hand them over at once. */
+    int wake_fd;
 };
+
+#define MQTT_IN_MIN (64 * 1024)
+
+/* What commit_record needs to acknowledge a record: its connection, QoS and packet id. */
+static void *ack_pack(uintptr_t gen, int qos, unsigned mid)
+{
+    return (void *)(gen << 18 | (uintptr_t)qos << 16 | mid);
+}
 
 static long long mono_ms(void)
 {
@@ -209,255 +211,295 @@ static void set_fatal(struct mq *s, const char *fmt, const char *arg)
     snprintf(s->fatal_msg, sizeof(s->fatal_msg), fmt, arg);
 }
 
-static void on_connect(struct mosquitto *m, void *obj, int rc, int flags)
-{
-    struct mq *s = obj;
-    if (rc) {
-        /* Refusals the broker will repeat (bad protocol, id, credentials) fail the task;
-         * "server unavailable" is retried. */
-        if (rc == 3)
-            task_log(s->t, LOG_WARN, "broker refused the connection: %s",
-                     mosquitto_connack_string(rc));
-        else
-            set_fatal(s, "MQTT broker refused the connection: %s", mosquitto_connack_string(rc));
-        return;
-    }
-    s->connected = 1;
-    s->backoff_ms = MQTT_BACKOFF_MIN_MS;
-    task_log(s->t, LOG_INFO, "connected as %s (session present: %s)", s->client_id,
-             flags & 1 ? "yes" : "no");
-    int src = mosquitto_subscribe_multiple(m, NULL, s->nfilters, s->filters, s->qos, 0, NULL);
-    if (src)
-        task_log(s->t, LOG_WARN, "subscribe failed: %s", mosquitto_strerror(src));
-}
-
-static void on_subscribe(struct mosquitto *m, void *obj, int mid, int n, const int *granted)
-{
-    struct mq *s = obj;
-    for (int i = 0; i < n; i++)
-        if (granted[i] == 0x80)
-            set_fatal(s, "the MQTT broker refused the subscription to %s",
-                      i < s->nfilters ? s->filters[i] : "?");
-    if (!s->fatal)
-        task_log(s->t, LOG_INFO, "subscribed to %d filter(s)", n);
-}
-
-static void on_message(struct mosquitto *m, void *obj, const struct mosquitto_message *msg)
-{
-    struct mq *s = obj;
-    struct mqtt_msg *q = calloc(1, sizeof(*q));
-    q->topic = strdup(msg->topic);
-    q->len = msg->payloadlen;
-    q->payload = malloc(q->len ? (size_t)q->len : 1);
-    memcpy(q->payload, msg->payload, (size_t)q->len);
-    q->qos = msg->qos;
-    q->retain = msg->retain;
-    q->mid = msg->mid;
-    q->gen = s->gen;
-    if (s->tail)
-        s->tail->next = q;
-    else
-        s->head = q;
-    s->tail = q;
-    s->pending++;
-}
-
-/* Drops the connection (keeping messages already read: they go to Kafka, and the broker
- * redelivers them too since their PUBACK never left) and schedules a reconnect. */
+/* Drops the connection (keeping records already read: they go to Kafka, and the broker
+ * redelivers them too since their acknowledgement never left) and schedules a reconnect. */
 static void mq_drop(struct mq *s, const char *why)
 {
-    if (s->m) {
-        task_log(s->t, LOG_WARN, "connection lost (%s); reconnecting in %d ms", why,
-                 s->backoff_ms);
-        mosquitto_destroy(s->m);
-        s->m = NULL;
-    }
+    task_log(s->t, LOG_WARN, "connection lost (%s); reconnecting in %d ms", why, s->backoff_ms);
+    mqtt_net_close(&s->net);
     s->connected = 0;
-    s->pending = 0;
+    s->out.len = s->out.off = 0;
+    s->in_len = 0;
     s->gen++;
     s->next_attempt = mono_ms() + s->backoff_ms;
     s->backoff_ms = s->backoff_ms * 2 > MQTT_BACKOFF_MAX_MS ? MQTT_BACKOFF_MAX_MS
                                                             : s->backoff_ms * 2;
 }
 
-static int mq_tls(struct mq *s, struct mosquitto *m)
-{
-    int rc = mosquitto_tls_set(m, *s->ca ? s->ca : NULL, *s->ca ? NULL : "/etc/ssl/certs",
-                               *s->cert ? s->cert : NULL, *s->key ? s->key : NULL, NULL);
-    if (!rc)
-        rc = mosquitto_tls_insecure_set(m, !s->verify_host);
-    return rc;
-}
-
+/* Starts a non-blocking connect with CONNECT queued: a host that never answers costs
+ * mqtt.connect.timeout.seconds, not the kernel's two minutes on the task thread. */
 static void mq_connect(struct mq *s)
 {
     struct mqtt_uri *u = &s->uris[s->uri_next];
     s->uri_next = (s->uri_next + 1) % s->nuris;
-    struct mosquitto *m = mosquitto_new(s->client_id, s->clean, s);
-    if (!m) {
-        set_fatal(s, "cannot create the MQTT client: %s", "out of memory");
+    struct mqtt_tls_conf tls = {s->ca, s->cert, s->key, s->verify_host};
+    int rc = mqtt_net_open(&s->net, u, &tls);
+    if (rc == -2) {
+        set_fatal(s, "invalid MQTT TLS settings: %s", s->net.why);
         return;
     }
-    mosquitto_threaded_set(m, true); /* queued packets wait for mosquitto_loop_write */
-    mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    mosquitto_connect_with_flags_callback_set(m, on_connect);
-    mosquitto_subscribe_callback_set(m, on_subscribe);
-    mosquitto_message_callback_set(m, on_message);
-    int rc = s->user ? mosquitto_username_pw_set(m, s->user, s->pass) : 0;
-    if (!rc && u->tls)
-        rc = mq_tls(s, m);
     if (rc) {
-        set_fatal(s, "invalid MQTT client settings: %s", mosquitto_strerror(rc));
-        mosquitto_destroy(m);
+        mq_drop(s, s->net.why);
         return;
     }
-    s->m = m;
-    s->connect_started = mono_ms();
-    /* Non-blocking TCP connect: CONNECT is queued and written once the socket is writable
-     * (POLLOUT in mq_read), so a host that never answers costs mqtt.connect.timeout.seconds,
-     * not the kernel's two minutes on the task thread. Name resolution still blocks. */
-    rc = mosquitto_connect_async(m, u->host, u->port, s->keepalive);
-    if (rc) {
-        char why[300];
-        snprintf(why, sizeof(why), "%s:%d: %s", u->host, u->port, mosquitto_strerror(rc));
-        mq_drop(s, why);
+    s->connect_started = s->last_out = mono_ms();
+    s->ping_sent = 0;
+    if (mqtt_put_connect(&s->out, s->client_id, s->user, s->pass, s->keepalive, s->clean))
+        set_fatal(s, "cannot encode the MQTT CONNECT: %s", "a string is over 65535 bytes");
+}
+
+static void mq_flush(struct mq *s)
+{
+    while (s->net.fd >= 0 && s->net.phase == MQTT_NET_UP && s->out.off < s->out.len) {
+        ssize_t n = mqtt_net_write(&s->net, s->out.p + s->out.off, s->out.len - s->out.off);
+        if (n < 0) {
+            mq_drop(s, s->net.why);
+            return;
+        }
+        if (n == 0)
+            return; /* the rest goes when the socket is writable */
+        s->out.off += (size_t)n;
+        s->last_out = mono_ms();
     }
 }
 
-static struct cd_record *mq_record(struct mq *s, struct mqtt_msg *q)
+static void mq_on_connack(struct mq *s, const struct mqtt_packet *pk)
+{
+    int rc = pk->body_len >= 2 ? pk->body[1] : 255;
+    if (rc == 3) { /* server unavailable: retried; other refusals would repeat */
+        mq_drop(s, mqtt_connack_string(rc));
+        return;
+    }
+    if (rc) {
+        set_fatal(s, "MQTT broker refused the connection: %s", mqtt_connack_string(rc));
+        return;
+    }
+    s->connected = 1;
+    s->backoff_ms = MQTT_BACKOFF_MIN_MS;
+    task_log(s->t, LOG_INFO, "connected as %s (session present: %s)", s->client_id,
+             pk->body[0] & 1 ? "yes" : "no");
+    if (mqtt_put_subscribe(&s->out, 1, s->filters, s->nfilters, s->qos))
+        set_fatal(s, "cannot encode the MQTT SUBSCRIBE: %s", "a filter is over 65535 bytes");
+}
+
+static void mq_on_suback(struct mq *s, const struct mqtt_packet *pk)
+{
+    int n = pk->body_len > 2 ? (int)pk->body_len - 2 : 0;
+    for (int i = 0; i < n; i++)
+        if (pk->body[2 + i] == 0x80)
+            set_fatal(s, "the MQTT broker refused the subscription to %s",
+                      i < s->nfilters ? s->filters[i] : "?");
+    if (!s->fatal)
+        task_log(s->t, LOG_INFO, "subscribed to %d filter(s)", n);
+}
+
+static struct cd_record *mq_record(struct mq *s, const struct mqtt_publish *m)
 {
     struct cd_record *r = cd_record_new(s->kafka_topic);
     r->key.schema = json_incref(s->key_schema);
-    r->key.value = json_string(q->topic);
+    r->key.value = json_stringn_nocheck(m->topic, m->topic_len);
     r->value.schema = json_incref(s->value_schema);
-    r->value.value = json_stringn_nocheck(q->payload, (size_t)q->len);
+    r->value.value = json_stringn_nocheck((const char *)m->payload, m->payload_len);
     r->headers = rd_kafka_headers_new(4);
     char b[16];
-    rd_kafka_header_add(r->headers, "mqtt.topic", -1, q->topic, -1);
-    snprintf(b, sizeof(b), "%d", q->qos);
+    rd_kafka_header_add(r->headers, "mqtt.topic", -1, m->topic, (ssize_t)m->topic_len);
+    snprintf(b, sizeof(b), "%d", m->qos);
     rd_kafka_header_add(r->headers, "mqtt.qos", -1, b, -1);
-    rd_kafka_header_add(r->headers, "mqtt.retained", -1, q->retain ? "true" : "false", -1);
-    snprintf(b, sizeof(b), "%d", q->mid);
+    rd_kafka_header_add(r->headers, "mqtt.retained", -1, m->retain ? "true" : "false", -1);
+    snprintf(b, sizeof(b), "%d", m->mid);
     rd_kafka_header_add(r->headers, "mqtt.message.id", -1, b, -1);
+    r->opaque = ack_pack(s->gen, m->qos, m->mid);
     return r;
+}
+
+/* QoS 1 and 2 are acknowledged (PUBACK, PUBREC) only in mqtt_commit, once Kafka has the
+ * record; a QoS 2 message redelivered before that becomes a second record (at least once). */
+static int mq_on_publish(struct mq *s, const struct mqtt_packet *pk)
+{
+    struct mqtt_publish m;
+    if (mqtt_publish_parse(pk, &m))
+        return -1;
+    if (s->qlen == s->qcap) {
+        int cap = s->qcap ? s->qcap * 2 : 1024;
+        struct cd_record **q = realloc(s->q, sizeof(*q) * (size_t)cap);
+        if (!q)
+            return -1;
+        s->q = q;
+        s->qcap = cap;
+    }
+    s->q[s->qlen++] = mq_record(s, &m);
+    return 0;
+}
+
+static int mq_handle(struct mq *s, const struct mqtt_packet *pk)
+{
+    if (!s->connected && pk->type != MQTT_CONNACK)
+        return -1;
+    switch (pk->type) {
+    case MQTT_CONNACK:
+        mq_on_connack(s, pk);
+        return 0;
+    case MQTT_SUBACK:
+        mq_on_suback(s, pk);
+        return 0;
+    case MQTT_PUBLISH:
+        return mq_on_publish(s, pk);
+    case MQTT_PUBREL: /* QoS 2: the record is in Kafka already (we sent PUBREC) */
+        return pk->body_len < 2 ? -1
+                                : mqtt_put_ack(&s->out, MQTT_PUBCOMP,
+                                               (uint16_t)(pk->body[0] << 8 | pk->body[1]));
+    case MQTT_PINGRESP:
+        s->ping_sent = 0;
+        return 0;
+    default: /* PUBACK, PUBREC, PUBCOMP: we publish nothing */
+        return 0;
+    }
+}
+
+/* Handles every complete packet in the input buffer; the start of the next one stays. */
+static void mq_parse(struct mq *s)
+{
+    size_t at = 0, need = 0;
+    while (s->net.fd >= 0 && !s->fatal) {
+        struct mqtt_packet pk;
+        long n = mqtt_packet_next(s->in + at, s->in_len - at, &pk, &need);
+        if (n == 0)
+            break;
+        if (n < 0 || mq_handle(s, &pk)) {
+            mq_drop(s, "malformed or unexpected packet from the broker");
+            return;
+        }
+        at += (size_t)n;
+    }
+    if (s->net.fd < 0)
+        return;
+    memmove(s->in, s->in + at, s->in_len - at);
+    s->in_len -= at;
+    size_t cap = need > s->in_cap ? need : s->in_len + 4096 > s->in_cap ? s->in_cap * 2 : 0;
+    if (!s->in_len && s->in_cap > 16 * MQTT_IN_MIN)
+        cap = MQTT_IN_MIN; /* after a huge message */
+    if (cap) {
+        unsigned char *p = realloc(s->in, cap);
+        if (p) {
+            s->in = p;
+            s->in_cap = cap;
+        }
+    }
+}
+
+/* Reads until the socket is drained or a batch is queued. */
+static void mq_read(struct mq *s, int max)
+{
+    while (s->net.fd >= 0 && !s->fatal && s->qlen - s->qhead < max) {
+        ssize_t n = mqtt_net_read(&s->net, s->in + s->in_len, s->in_cap - s->in_len);
+        if (n < 0) {
+            mq_drop(s, s->net.why);
+            return;
+        }
+        if (n == 0)
+            return;
+        s->in_len += (size_t)n;
+        mq_parse(s);
+    }
+}
+
+static void mq_wake_drain(struct mq *s)
+{
+    uint64_t v;
+    while (read(s->wake_fd, &v, sizeof(v)) > 0) {
+    }
+}
+
+/* Waits for the socket or a wake, then moves the connection on: handshake, write, read. */
+static void mq_io(struct mq *s, int timeout_ms, int max)
+{
+    struct pollfd p[2] = {
+        {.fd = s->net.fd, .events = mqtt_net_events(&s->net, s->out.off < s->out.len)},
+        {.fd = s->wake_fd, .events = POLLIN}};
+    if (mqtt_net_buffered(&s->net))
+        timeout_ms = 0;
+    if (poll(p, 2, timeout_ms) < 0)
+        return;
+    if (p[1].revents)
+        mq_wake_drain(s);
+    if (s->net.phase != MQTT_NET_UP) {
+        int rc = p[0].revents ? mqtt_net_progress(&s->net, p[0].revents) : 0;
+        if (rc < 0)
+            mq_drop(s, s->net.why);
+        if (rc <= 0)
+            return;
+    }
+    if (p[0].revents & POLLOUT || s->out.off < s->out.len)
+        mq_flush(s);
+    if (s->net.fd >= 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR) ||
+                           mqtt_net_buffered(&s->net)))
+        mq_read(s, max);
+}
+
+/* The CONNACK deadline, and PINGREQ when nothing was sent for a keepalive interval. */
+static void mq_timers(struct mq *s)
+{
+    long long now = mono_ms(), ka = (long long)s->keepalive * 1000;
+    if (!s->connected) {
+        if (now - s->connect_started > s->connect_timeout_ms)
+            mq_drop(s, "no CONNACK within mqtt.connect.timeout.seconds");
+        return;
+    }
+    if (!ka)
+        return;
+    if (s->ping_sent && now - s->ping_sent > ka)
+        mq_drop(s, "no PINGRESP within the keepalive interval");
+    else if (!s->ping_sent && now - s->last_out >= ka && !mqtt_put_empty(&s->out, MQTT_PINGREQ))
+        s->ping_sent = now;
 }
 
 static int mq_take(struct mq *s, struct cd_record **recs, int max)
 {
-    int n = 0;
-    while (s->head && n < max) {
-        struct mqtt_msg *q = s->head;
-        s->head = q->next;
-        if (!s->head)
-            s->tail = NULL;
-        struct cd_record *r = mq_record(s, q);
-        r->opaque = (void *)q->gen;
-        recs[n++] = r;
-        free(q->topic);
-        free(q->payload);
-        free(q);
-    }
+    int n = s->qlen - s->qhead < max ? s->qlen - s->qhead : max;
+    if (n <= 0)
+        return 0;
+    memcpy(recs, s->q + s->qhead, sizeof(*recs) * (size_t)n);
+    s->qhead += n;
+    if (s->qhead == s->qlen)
+        s->qhead = s->qlen = 0;
     return n;
-}
-
-/* Writes the queued packets (PUBACKs, PINGREQ, SUBSCRIBE). Only called when nothing read on
- * this connection awaits Kafka. */
-static void mq_write(struct mq *s)
-{
-    /* One call normally writes the whole queue; loop in case it stopped early (its loop
-     * also returns on a stale EAGAIN in errno) until the queue is empty or the socket full. */
-    for (int i = 0; i < 64 && s->m && mosquitto_want_write(s->m); i++) {
-        errno = 0;
-        int rc = mosquitto_loop_write(s->m, 1);
-        if (rc) {
-            mq_drop(s, mosquitto_strerror(rc));
-            return;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return; /* the rest goes when the socket is writable (POLLOUT in mq_read) */
-    }
-}
-
-static void mq_read(struct mq *s, int timeout_ms, int max)
-{
-    struct pollfd p = {.fd = mosquitto_socket(s->m), .events = POLLIN};
-    if (mosquitto_want_write(s->m))
-        p.events |= POLLOUT;
-    if (poll(&p, 1, timeout_ms) <= 0)
-        return;
-    if (p.revents & POLLOUT) {
-        mq_write(s);
-        if (!s->m)
-            return;
-    }
-    if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
-        return;
-    /* Read until the socket is drained or a batch is full. */
-    do {
-        int rc = mosquitto_loop_read(s->m, 1);
-        if (rc) {
-            mq_drop(s, rc == MOSQ_ERR_CONN_LOST ? "the broker closed the connection"
-                                                : mosquitto_strerror(rc));
-            return;
-        }
-        p.revents = 0;
-    } while (s->pending < max && !s->fatal && poll(&p, 1, 0) > 0 && (p.revents & POLLIN));
 }
 
 static void mqtt_wake(void *state)
 {
     struct mq *s = state;
-    pthread_mutex_lock(&s->wake_mu);
-    s->woken = 1;
-    pthread_cond_signal(&s->wake_cv);
-    pthread_mutex_unlock(&s->wake_mu);
+    uint64_t one = 1;
+    if (write(s->wake_fd, &one, sizeof(one)) < 0) {
+        /* the counter is full: the task is awake anyway */
+    }
 }
 
-/* Until mqtt_wake says delivery reports arrived (perhaps already), or timeout_ms. */
-static void mq_wait_woken(struct mq *s, int timeout_ms)
+static void mq_backoff_wait(struct mq *s, int timeout_ms)
 {
-    struct timespec until;
-    cd_deadline(&until, timeout_ms);
-    pthread_mutex_lock(&s->wake_mu);
-    if (!s->woken)
-        pthread_cond_timedwait(&s->wake_cv, &s->wake_mu, &until);
-    s->woken = 0;
-    pthread_mutex_unlock(&s->wake_mu);
+    long long wait = s->next_attempt - mono_ms();
+    if (wait <= 0) {
+        mq_connect(s);
+        return;
+    }
+    struct timespec ts = {0, (wait < timeout_ms ? wait : timeout_ms) * 1000000L};
+    nanosleep(&ts, NULL);
 }
 
 static int mqtt_poll(void *state, struct task_ctx *t, struct cd_record **recs, int max,
                      int timeout_ms)
 {
     struct mq *s = state;
-    if (s->fatal) {
-        task_set_error(t, "%s", s->fatal_msg);
-        return CD_ERR_FATAL;
-    }
-    if (s->head)
+    if (!s->fatal && s->qhead < s->qlen)
         return mq_take(s, recs, max);
-    if (!s->m) {
-        long long wait = s->next_attempt - mono_ms();
-        if (wait > 0) {
-            struct timespec ts = {0, (wait < timeout_ms ? wait : timeout_ms) * 1000000L};
-            nanosleep(&ts, NULL);
-            return 0;
-        }
-        mq_connect(s);
-        return 0;
+    if (!s->fatal && s->net.fd < 0)
+        mq_backoff_wait(s, timeout_ms);
+    else if (!s->fatal) {
+        mq_flush(s); /* the acknowledgements mqtt_commit queued */
+        if (s->net.fd >= 0)
+            mq_timers(s);
+        if (s->net.fd >= 0)
+            mq_io(s, timeout_ms < 100 ? timeout_ms : 100, max);
     }
-    if (s->pending > 0) {
-        /* Waiting for Kafka: the runtime serves delivery reports between polls. */
-        mq_wait_woken(s, 10);
-        return 0;
-    }
-    mq_write(s);
-    if (s->m && mosquitto_loop_misc(s->m) == MOSQ_ERR_SUCCESS)
-        mq_write(s);
-    if (s->m && !s->connected && mono_ms() - s->connect_started > s->connect_timeout_ms)
-        mq_drop(s, "no CONNACK within mqtt.connect.timeout.seconds");
-    if (!s->m)
-        return 0;
-    mq_read(s, timeout_ms < 100 ? timeout_ms : 100, max);
     if (s->fatal) {
         task_set_error(t, "%s", s->fatal_msg);
         return CD_ERR_FATAL;
@@ -465,11 +507,16 @@ static int mqtt_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
     return mq_take(s, recs, max);
 }
 
+/* Kafka has the record (called in the order the records were read): acknowledge it to the
+ * broker. The ack is written by the next poll, with the others of the same round. */
 static void mqtt_commit(void *state, struct task_ctx *t, const struct cd_record *r)
 {
     struct mq *s = state;
-    if ((uintptr_t)r->opaque == s->gen && s->pending > 0)
-        s->pending--;
+    uintptr_t v = (uintptr_t)r->opaque;
+    int qos = (int)(v >> 16 & 3);
+    if (qos && v >> 18 == s->gen && s->connected &&
+        mqtt_put_ack(&s->out, qos == 2 ? MQTT_PUBREC : MQTT_PUBACK, (uint16_t)(v & 0xffff)))
+        mq_drop(s, "out of memory");
 }
 
 static char *conf_dup(json_t *conf, const char *k)
@@ -554,22 +601,23 @@ static void mq_client_id(struct mq *s, json_t *conf, int ntasks)
     s->client_id = strdup(b);
 }
 
-static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static void lib_init(void)
-{
-    mosquitto_lib_init();
-}
-
 static void mqtt_stop(void *state, struct task_ctx *t);
 
 static int mqtt_start(struct task_ctx *t, json_t *conf, void **state)
 {
-    pthread_once(&lib_once, lib_init);
     struct mq *s = calloc(1, sizeof(*s));
     s->t = t;
-    pthread_mutex_init(&s->wake_mu, NULL);
-    pthread_cond_init(&s->wake_cv, NULL);
+    s->net.fd = -1;
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->in = malloc(MQTT_IN_MIN);
+    s->in_cap = MQTT_IN_MIN;
     *state = s;
+    if (s->wake_fd < 0 || !s->in) {
+        task_set_error(t, "cannot set up the MQTT task: %s", strerror(errno));
+        mqtt_stop(s, t);
+        *state = NULL;
+        return CD_ERR_FATAL;
+    }
     const char *tc = json_string_value(json_object_get(conf, "task.count"));
     int ntasks = tc && atoi(tc) > 0 ? atoi(tc) : 1;
     int rc = mq_setup_uris(s, conf);
@@ -601,31 +649,38 @@ static int mqtt_start(struct task_ctx *t, json_t *conf, void **state)
     return 0;
 }
 
+/* Writes what is queued, waiting up to timeout_ms for the socket. */
+static void mq_flush_for(struct mq *s, int timeout_ms)
+{
+    long long until = mono_ms() + timeout_ms;
+    mq_flush(s);
+    while (s->net.fd >= 0 && s->out.off < s->out.len && mono_ms() < until) {
+        struct pollfd p = {.fd = s->net.fd, .events = mqtt_net_events(&s->net, 1)};
+        poll(&p, 1, 100);
+        mq_flush(s);
+    }
+}
+
 /* Called after the runtime flushed the producer and handed back every acknowledged record,
- * so the PUBACKs still queued are safe to send before saying goodbye. */
+ * so the acknowledgements queued are safe to send before saying goodbye. Records read but
+ * never handed over get none: the broker delivers them again. */
 static void mqtt_stop(void *state, struct task_ctx *t)
 {
     struct mq *s = state;
     if (!s)
         return;
-    if (s->m) {
-        if (s->connected && s->pending == 0) {
-            mq_write(s);
-            if (s->m) {
-                mosquitto_disconnect(s->m);
-                mq_write(s);
-            }
-        }
-        if (s->m)
-            mosquitto_destroy(s->m);
+    if (s->net.fd >= 0 && s->connected) {
+        mqtt_put_empty(&s->out, MQTT_DISCONNECT);
+        mq_flush_for(s, 2000);
     }
-    while (s->head) {
-        struct mqtt_msg *q = s->head;
-        s->head = q->next;
-        free(q->topic);
-        free(q->payload);
-        free(q);
-    }
+    mqtt_net_close(&s->net);
+    while (s->qhead < s->qlen)
+        cd_record_free(s->q[s->qhead++]);
+    free(s->q);
+    free(s->in);
+    mqtt_buf_free(&s->out);
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
     for (int i = 0; i < s->nfilters; i++)
         free(s->filters[i]);
     free(s->filters);
@@ -639,8 +694,6 @@ static void mqtt_stop(void *state, struct task_ctx *t)
     free(s->key);
     json_decref(s->key_schema);
     json_decref(s->value_schema);
-    pthread_mutex_destroy(&s->wake_mu);
-    pthread_cond_destroy(&s->wake_cv);
     free(s);
 }
 

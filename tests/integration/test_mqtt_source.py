@@ -19,7 +19,7 @@ TOPIC = "health/device_data"
 
 @pytest.fixture
 def kafka():
-    k = harness.DevKafka(topics=("device_data:1", "stream:1", "restart:1", "qos0:1"))
+    k = harness.DevKafka(topics=("device_data:1", "stream:1", "restart:1", "qos0:1", "held:1"))
     yield k
     k.stop()
 
@@ -129,6 +129,34 @@ def test_kill9_mid_stream_loses_no_qos1_message(kafka, worker_factory, mosquitto
         return got >= set(payloads) and got
     got = wait_until(all_there, 90, 1, "every QoS 1 message in Kafka")
     assert got == set(payloads)
+
+
+@pytest.mark.parametrize("qos", [1, 2])
+def test_messages_kafka_did_not_acknowledge_are_redelivered_after_a_crash(kafka, worker_factory,
+                                                                         mosquitto, qos):
+    """Kafka is down, so the messages the task reads cannot be acknowledged to the broker
+    (PUBACK, or PUBREC for QoS 2). kill -9 the worker then: the broker still holds them for the
+    persistent session, and they reach Kafka after the restart. A client that acknowledged on
+    read would lose every one."""
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-held", source_config(mosquitto, "held", **{"mqtt.topics": "held/#",
+                                                            "mqtt.qos": str(qos)}))
+    w.wait_state("mq-held", "RUNNING")
+    wait_subscribed(w)
+    publish_all(mosquitto, "held/a", [b"first"], qos=qos)
+    wait_until(lambda: len(read_topic(kafka.bootstrap, "held")) == 1, 30, 0.2, "first")
+    assert kafka.command("broker-down 1").startswith("ok")
+    payloads = [f"held-{i}".encode() for i in range(20)]
+    publish_all(mosquitto, "held/a", payloads, qos=qos)
+    time.sleep(1)  # the task reads them and hands them to a producer that cannot send
+    w.kill9()
+    assert kafka.command("broker-up 1").startswith("ok")
+    w2 = worker_factory(kafka.bootstrap, workdir=w.dir)
+    w2.wait_state("mq-held", "RUNNING")
+    got = wait_until(lambda: len(read_topic(kafka.bootstrap, "held")) >= 21 and
+                     read_topic(kafka.bootstrap, "held"), 30, 0.5, "the held messages")
+    assert sorted(m.value() for m in got) == sorted([b"first"] + payloads)
+    assert {dict(m.headers())["mqtt.qos"] for m in got} == {str(qos).encode()}
 
 
 def test_broker_restart_reconnects_and_loses_nothing(kafka, worker_factory):

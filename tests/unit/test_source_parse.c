@@ -223,12 +223,106 @@ static void kafka_errors_map_to_rest_proxy_codes(void **st)
     assert_int_equal(http_kafka_error_code(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED), 40101);
 }
 
+static void mqtt_connect_packet_bytes(void **st)
+{
+    struct mqtt_buf b = {0};
+    assert_int_equal(mqtt_put_connect(&b, "cid", "user1", "pw", 60, 0), 0);
+    static const unsigned char want[] = {0x10, 26, 0, 4, 'M', 'Q', 'T', 'T', 4, 0xc0, 0, 60,
+                                         0, 3, 'c', 'i', 'd', 0, 5, 'u', 's', 'e', 'r', '1',
+                                         0, 2, 'p', 'w'};
+    assert_int_equal(b.len, sizeof(want));
+    assert_memory_equal(b.p, want, sizeof(want));
+    b.len = 0; /* no user: no password either, clean session flag */
+    assert_int_equal(mqtt_put_connect(&b, "c", NULL, "pw", 0, 1), 0);
+    static const unsigned char anon[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0,
+                                         0, 1, 'c'};
+    assert_int_equal(b.len, sizeof(anon));
+    assert_memory_equal(b.p, anon, sizeof(anon));
+    mqtt_buf_free(&b);
+}
+
+static void mqtt_subscribe_and_ack_bytes(void **st)
+{
+    struct mqtt_buf b = {0};
+    char *filters[] = {"a/#", "$share/g/b"};
+    assert_int_equal(mqtt_put_subscribe(&b, 1, filters, 2, 1), 0);
+    static const unsigned char sub[] = {0x82, 21, 0, 1, 0, 3, 'a', '/', '#', 1, 0, 10, '$', 's',
+                                        'h', 'a', 'r', 'e', '/', 'g', '/', 'b', 1};
+    assert_int_equal(b.len, sizeof(sub));
+    assert_memory_equal(b.p, sub, sizeof(sub));
+    b.len = 0;
+    assert_int_equal(mqtt_put_ack(&b, MQTT_PUBACK, 0x1234), 0);
+    assert_int_equal(mqtt_put_ack(&b, MQTT_PUBREC, 7), 0);
+    assert_int_equal(mqtt_put_ack(&b, MQTT_PUBCOMP, 7), 0);
+    assert_int_equal(mqtt_put_empty(&b, MQTT_PINGREQ), 0);
+    static const unsigned char acks[] = {0x40, 2, 0x12, 0x34, 0x50, 2, 0, 7, 0x70, 2, 0, 7,
+                                         0xc0, 0};
+    assert_int_equal(b.len, sizeof(acks));
+    assert_memory_equal(b.p, acks, sizeof(acks));
+    mqtt_buf_free(&b);
+}
+
+static void mqtt_packets_are_framed_by_remaining_length(void **st)
+{
+    struct mqtt_packet pk;
+    size_t need;
+    /* a QoS 1 PUBLISH of 200 bytes: remaining length 207 takes two bytes (0xcf 0x01) */
+    unsigned char p[3 + 207] = {0x32, 0xcf, 0x01, 0, 3, 'a', '/', 'b', 0x01, 0x02};
+    memset(p + 10, 'x', 200);
+    assert_int_equal(mqtt_packet_next(p, 2, &pk, &need), 0);
+    assert_int_equal(need, 0); /* the length itself is not complete yet */
+    assert_int_equal(mqtt_packet_next(p, 100, &pk, &need), 0);
+    assert_int_equal(need, sizeof(p));
+    assert_int_equal(mqtt_packet_next(p, sizeof(p), &pk, &need), sizeof(p));
+    assert_int_equal(pk.type, MQTT_PUBLISH);
+    struct mqtt_publish m;
+    assert_int_equal(mqtt_publish_parse(&pk, &m), 0);
+    assert_int_equal(m.qos, 1);
+    assert_int_equal(m.retain, 0);
+    assert_int_equal(m.mid, 0x0102);
+    assert_int_equal(m.topic_len, 3);
+    assert_memory_equal(m.topic, "a/b", 3);
+    assert_int_equal(m.payload_len, 200);
+    assert_int_equal(m.payload[199], 'x');
+    unsigned char five[] = {0x30, 0xff, 0xff, 0xff, 0xff, 0x01};
+    assert_int_equal(mqtt_packet_next(five, sizeof(five), &pk, &need), -1);
+}
+
+static void mqtt_malformed_publish_is_refused(void **st)
+{
+    struct mqtt_packet pk = {.type = MQTT_PUBLISH, .flags = 0x1};
+    unsigned char q0[] = {0, 1, 't', 'p', 'a', 'y'};
+    pk.body = q0;
+    pk.body_len = sizeof(q0);
+    struct mqtt_publish m;
+    assert_int_equal(mqtt_publish_parse(&pk, &m), 0); /* QoS 0, retained, no packet id */
+    assert_int_equal(m.retain, 1);
+    assert_int_equal(m.mid, 0);
+    assert_int_equal(m.payload_len, 3);
+    pk.flags = 0x6; /* QoS 3 */
+    assert_int_equal(mqtt_publish_parse(&pk, &m), -1);
+    unsigned char zero_id[] = {0, 1, 't', 0, 0};
+    pk.flags = 0x2;
+    pk.body = zero_id;
+    pk.body_len = sizeof(zero_id);
+    assert_int_equal(mqtt_publish_parse(&pk, &m), -1);
+    unsigned char long_topic[] = {0, 9, 't'};
+    pk.body = long_topic;
+    pk.body_len = sizeof(long_topic);
+    assert_int_equal(mqtt_publish_parse(&pk, &m), -1);
+    assert_string_equal(mqtt_connack_string(5), "Connection Refused: not authorised.");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mqtt_uris_parse_with_default_ports),
         cmocka_unit_test(mqtt_bad_uris_are_refused),
         cmocka_unit_test(mqtt_shared_subscription_only_with_several_tasks),
+        cmocka_unit_test(mqtt_connect_packet_bytes),
+        cmocka_unit_test(mqtt_subscribe_and_ack_bytes),
+        cmocka_unit_test(mqtt_packets_are_framed_by_remaining_length),
+        cmocka_unit_test(mqtt_malformed_publish_is_refused),
         cmocka_unit_test(json_object_is_one_record_array_one_each),
         cmocka_unit_test(split_copies_top_level_fields_into_each_element),
         cmocka_unit_test(malformed_json_names_line_and_column),
