@@ -489,8 +489,10 @@ static int mqtt_poll(void *state, struct task_ctx *t, struct cd_record **recs, i
                      int timeout_ms)
 {
     struct mq *s = state;
-    if (!s->fatal && s->qhead < s->qlen)
-        return mq_take(s, recs, max);
+    if (!s->fatal && s->qhead < s->qlen) {
+        mq_flush(s); /* acks of earlier rounds go out while a long backlog is handed over */
+        return s->fatal ? 0 : mq_take(s, recs, max);
+    }
     if (!s->fatal && s->net.fd < 0)
         mq_backoff_wait(s, timeout_ms);
     else if (!s->fatal) {
