@@ -66,32 +66,41 @@ static int tls_session(struct mqtt_net *n, const char *host, int verify_host)
     return 0;
 }
 
-static int tcp_connect(struct mqtt_net *n, const struct mqtt_uri *u)
+/* Starts a non-blocking connect to the next address that takes one. */
+static int tcp_next(struct mqtt_net *n)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *a;
-    char port[16];
-    snprintf(port, sizeof(port), "%d", u->port);
-    int rc = getaddrinfo(u->host, port, &hints, &res);
-    if (rc) {
-        snprintf(n->why, sizeof(n->why), "%.255s: %s", u->host, gai_strerror(rc));
-        return -1;
-    }
-    for (a = res; a && n->fd < 0; a = a->ai_next) {
+    for (struct addrinfo *a = n->next_addr; a; a = a->ai_next) {
+        n->next_addr = a->ai_next;
         n->fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (n->fd < 0)
             continue;
-        if (connect(n->fd, a->ai_addr, a->ai_addrlen) && errno != EINPROGRESS) {
-            snprintf(n->why, sizeof(n->why), "%.255s:%d: %s", u->host, u->port, strerror(errno));
-            close(n->fd);
-            n->fd = -1;
+        if (!connect(n->fd, a->ai_addr, a->ai_addrlen) || errno == EINPROGRESS) {
+            int one = 1; /* acks are tiny and latency is the cycle time */
+            setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            return 0;
         }
+        snprintf(n->why, sizeof(n->why), "connect: %s", strerror(errno));
+        close(n->fd);
+        n->fd = -1;
     }
-    freeaddrinfo(res);
-    if (n->fd < 0)
+    return -1;
+}
+
+/* Name resolution blocks; the connects do not. A host name with several addresses (localhost
+ * is ::1 and 127.0.0.1) has each tried in turn until one answers. */
+static int tcp_connect(struct mqtt_net *n, const struct mqtt_uri *u)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    char port[16];
+    snprintf(port, sizeof(port), "%d", u->port);
+    int rc = getaddrinfo(u->host, port, &hints, &n->addrs);
+    if (rc) {
+        snprintf(n->why, sizeof(n->why), "%.255s: %s", u->host, gai_strerror(rc));
+        n->addrs = NULL;
         return -1;
-    int one = 1; /* PUBACKs are tiny and latency is the cycle time */
-    setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return 0;
+    }
+    n->next_addr = n->addrs;
+    return tcp_next(n);
 }
 
 int mqtt_net_open(struct mqtt_net *n, const struct mqtt_uri *u, const struct mqtt_tls_conf *tls)
@@ -154,7 +163,13 @@ int mqtt_net_progress(struct mqtt_net *n, short revents)
         getsockopt(n->fd, SOL_SOCKET, SO_ERROR, &e, &el);
         if (e) {
             snprintf(n->why, sizeof(n->why), "connect: %s", strerror(e));
-            return -1;
+            close(n->fd);
+            n->fd = -1;
+            if (tcp_next(n))
+                return -1;
+            if (n->ssl && !SSL_set_fd(n->ssl, n->fd))
+                return why_ssl(n, "TLS"), -1;
+            return 0;
         }
         n->phase = n->ssl ? MQTT_NET_TLS : MQTT_NET_UP;
     }
@@ -208,6 +223,9 @@ void mqtt_net_close(struct mqtt_net *n)
         SSL_CTX_free(n->ctx);
     if (n->fd >= 0)
         close(n->fd);
+    if (n->addrs)
+        freeaddrinfo(n->addrs);
+    n->addrs = n->next_addr = NULL;
     n->ssl = NULL;
     n->ctx = NULL;
     n->fd = -1;

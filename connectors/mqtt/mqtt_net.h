@@ -5,6 +5,7 @@
 #include "mqtt.h"
 
 #include <openssl/ssl.h>
+#include <netdb.h>
 #include <sys/types.h>
 
 struct mqtt_tls_conf {
@@ -18,6 +19,7 @@ struct mqtt_net {
     SSL *ssl;
     int phase;     /* MQTT_NET_TCP, MQTT_NET_TLS, MQTT_NET_UP */
     int tls_wants; /* POLLIN or POLLOUT the TLS layer waits for, 0 = none */
+    struct addrinfo *addrs, *next_addr; /* the host's addresses: the next is tried on failure */
     char why[512]; /* the reason of the last failure */
 };
 

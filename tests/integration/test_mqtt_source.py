@@ -294,6 +294,46 @@ def test_tls_listener_with_a_test_ca(kafka, worker_factory, tmp_path):
         broker.close()
 
 
+def test_tls_client_certificate_and_host_name_check(kafka, worker_factory, tmp_path):
+    """A listener that requires a client certificate: the connector with its certificate and
+    key gets the messages. Connecting by a name the broker's certificate does not carry
+    (localhost; it names IP 127.0.0.1) is refused until mqtt.ssl.verify.hostname=false."""
+    d = str(tmp_path)
+    files = make_ca(d)
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=connectd",
+                    "-keyout", "client.key", "-out", "client.csr"], check=True,
+                   capture_output=True, cwd=d)
+    subprocess.run(["openssl", "x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey",
+                    "ca.key", "-CAcreateserial", "-days", "2", "-out", "client.crt"],
+                   check=True, capture_output=True, cwd=d)
+    port = harness.free_port()
+    broker = harness.Mosquitto(extra_conf=(
+        f"listener {port} 127.0.0.1\ncafile {files['ca.crt']}\n"
+        f"certfile {files['server.crt']}\nkeyfile {files['server.key']}\n"
+        "require_certificate true\n"))
+    tls = {"mqtt.ssl.ca.location": files["ca.crt"],
+           "mqtt.ssl.certificate.location": os.path.join(d, "client.crt"),
+           "mqtt.ssl.key.location": os.path.join(d, "client.key")}
+    try:
+        w = worker_factory(kafka.bootstrap)
+        w.create("mq-name", source_config(broker, "stream", **tls, **{
+            "mqtt.server.uri": f"ssl://localhost:{port}"}))
+        wait_until(lambda: "certificate verify failed" in w.logs(), 20, 0.2, "refusal")
+        assert w.status("mq-name")["tasks"][0]["state"] == "RUNNING"  # it keeps retrying
+        w.delete("/connectors/mq-name")
+        w.create("mq-cert", source_config(broker, "device_data", **tls, **{
+            "mqtt.server.uri": f"ssl://localhost:{port}",
+            "mqtt.ssl.verify.hostname": "false"}))
+        w.wait_state("mq-cert", "RUNNING")
+        wait_subscribed(w)
+        publish_all(broker, TOPIC, [device(3), device(4)])
+        msgs = wait_until(lambda: len(read_topic(kafka.bootstrap, "device_data")) == 2 and
+                          read_topic(kafka.bootstrap, "device_data"), 30, 0.2, "TLS messages")
+        assert [m.value() for m in msgs] == [device(3), device(4)]
+    finally:
+        broker.close()
+
+
 def test_two_tasks_share_the_subscription(kafka, worker_factory, mosquitto):
     w = worker_factory(kafka.bootstrap)
     w.create("mq-shared", source_config(mosquitto, "stream", **{"mqtt.topics": "shared/#",
