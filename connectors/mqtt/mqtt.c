@@ -640,6 +640,8 @@ static int mqtt_start(struct task_ctx *t, json_t *conf, void **state)
     s->qos = (int)cfg_get_int(conf, mqtt_defs, "mqtt.qos", 1);
     s->clean = cfg_get_bool(conf, mqtt_defs, "mqtt.clean.session.enabled", 0);
     s->keepalive = (int)cfg_get_int(conf, mqtt_defs, "mqtt.keepalive.interval.seconds", 60);
+    if (s->keepalive < 0 || s->keepalive > 65535) /* a 16-bit field of CONNECT */
+        s->keepalive = s->keepalive < 0 ? 0 : 65535;
     s->connect_timeout_ms =
         (int)cfg_get_int(conf, mqtt_defs, "mqtt.connect.timeout.seconds", 30) * 1000;
     s->verify_host = cfg_get_bool(conf, mqtt_defs, "mqtt.ssl.verify.hostname", 1);

@@ -123,6 +123,8 @@ short mqtt_net_events(const struct mqtt_net *n, int want_write)
 {
     if (n->phase == MQTT_NET_TCP)
         return POLLOUT;
+    if (n->phase == MQTT_NET_TLS) /* the queued CONNECT waits for the handshake */
+        return (short)(n->tls_wants ? n->tls_wants : POLLIN);
     return (short)(POLLIN | (want_write || n->tls_wants == POLLOUT ? POLLOUT : 0));
 }
 

@@ -104,6 +104,21 @@ def test_seed_002_device_data_arrive_exactly(kafka, worker_factory, mosquitto):
     assert w.status("mqtt")["tasks"][0]["state"] == "RUNNING"
 
 
+def test_an_idle_connection_is_kept_alive_with_pings(kafka, worker_factory, mosquitto):
+    """With a 1 s keepalive the broker drops a client that sends nothing for 1.5 s: the task
+    sends PINGREQ when idle, so the connection lasts through 7 s without messages (mosquitto
+    2.0.11 closed a silent raw client with keepalive 1 after about 5 s)."""
+    w = worker_factory(kafka.bootstrap)
+    w.create("mq-idle", source_config(mosquitto, "device_data",
+                                      **{"mqtt.keepalive.interval.seconds": "1"}))
+    w.wait_state("mq-idle", "RUNNING")
+    wait_subscribed(w)
+    time.sleep(7)
+    publish_all(mosquitto, TOPIC, [device(5)])
+    assert [m.value() for m in consume_all(kafka.bootstrap, "device_data", 1)] == [device(5)]
+    assert "connection lost" not in w.logs()
+
+
 def test_large_and_small_messages_arrive_byte_exact(kafka, worker_factory, mosquitto):
     """Packets of every size in one stream: the read buffer grows for a 700 KB message (over
     several socket reads) and the messages around it are framed right."""
