@@ -1049,7 +1049,7 @@ static int batch_write(struct jdbc_task *j)
 /* Insert mode into one table, on a backend that can leave a write in flight. */
 static int fly_eligible(const struct jdbc_task *j)
 {
-    return j->be->send && j->c.insert_mode == JDBC_INSERT && j->batch.nsegs == 1 &&
+    return j->be->send && j->c.insert_mode != JDBC_UPDATE && j->batch.nsegs == 1 &&
            j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0;
 }
 

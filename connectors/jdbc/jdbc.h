@@ -123,6 +123,11 @@ int jdbc_sql_insert(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, int upse
 int jdbc_sql_update(struct jdbc_buf *b, const struct jdbc_stmt_spec *s); /* non-pk SET, pk WHERE */
 int jdbc_sql_delete(struct jdbc_buf *b, const struct jdbc_stmt_spec *s); /* pk WHERE */
 int jdbc_sql_copy(struct jdbc_buf *b, const struct jdbc_stmt_spec *s);   /* COPY ... FROM STDIN */
+/* Postgres staged upsert: stage (our own name, e.g. pg_temp.cd_stage_1, pasted as it is) is a
+ * temp table with the spec's columns and their types in qtable, emptied at each commit ... */
+int jdbc_sql_stage_create(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage);
+/* ... and this moves its rows into qtable: INSERT ... SELECT ... ON CONFLICT. */
+int jdbc_sql_upsert_from(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage);
 
 /* ---- tables, rows and batches (jdbc_schema.c) ---- */
 struct jdbc_column {
