@@ -301,7 +301,7 @@ static void jdbc_disconnect(struct jdbc_task *j)
 }
 
 /* ---------------- the batch in flight ----------------
- * Postgres insert mode sends batch N (jdbc_backend.send) and returns from put; the next put
+ * Postgres insert mode (and upsert of a big batch) sends batch N (jdbc_backend.send) and returns from put; the next put
  * maps its records to rows while Postgres stores N, then reads N's outcome before sending its
  * own. The runtime keeps N's records (task_put_keep), so when N failed it is mapped and written
  * again from them, synchronously, with the usual row-by-row search for a rejected row. */
@@ -1046,11 +1046,12 @@ static int batch_write(struct jdbc_task *j)
     }
 }
 
-/* Insert mode into one table, on a backend that can leave a write in flight. */
+/* Insert or upsert into one table, on a backend that can leave this write in flight. */
 static int fly_eligible(const struct jdbc_task *j)
 {
     return j->be->send && j->c.insert_mode != JDBC_UPDATE && j->batch.nsegs == 1 &&
-           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0;
+           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0 &&
+           j->be->can_send(j, &j->batch);
 }
 
 /* Room for n records in flight; -1 when memory is short (then the batch is written now). */

@@ -270,9 +270,11 @@ struct jdbc_backend {
     /* Adds every stored (topic, partition, next_offset) of this connector to out. */
     int (*offsets_load)(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out);
     void (*table_forget)(struct jdbc_task *j, struct jdbc_table *t); /* drop its statements */
-    /* Optional, insert mode with one segment: starts writing the batch (and j->pending offsets)
-     * in one transaction without waiting for the outcome, which collect reads: JDBC_OK, an
-     * error class (j->err set, nothing written), or JDBC_BUSY when !block and not done yet. */
+    /* Optional, a batch of one insert or upsert segment that can_send accepts: starts writing
+     * the batch (and j->pending offsets) in one transaction without waiting for the outcome,
+     * which collect reads: JDBC_OK, an error class (j->err set, nothing written), or
+     * JDBC_BUSY when !block and not done yet. */
+    int (*can_send)(const struct jdbc_task *j, const struct jdbc_batch *b);
     int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*collect)(struct jdbc_task *j, int block);
 };
@@ -304,7 +306,7 @@ struct jdbc_task {
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
     /* The batch the backend's send started and whose outcome is not read yet (Postgres
-     * insert mode): its rows, offsets and records (kept by the runtime, task_put_keep). */
+     * insert mode, upsert of big batches): its rows, offsets and records (kept by the runtime, task_put_keep). */
     struct jdbc_fly {
         enum { FLY_NONE, FLY_SENT, FLY_FAILED } state;
         struct jdbc_batch batch;

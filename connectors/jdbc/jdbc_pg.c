@@ -774,6 +774,13 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
     return JDBC_OK;
 }
 
+/* Insert mode always; upsert when the batch is big enough for the stage (see
+ * PG_STAGE_MIN_ROWS), smaller ones are written with the multi-row INSERT and waited for. */
+static int pg_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
+{
+    return j->c.insert_mode == JDBC_INSERT || pg_staged(j, b, &b->segs[0], 0);
+}
+
 /* The outcome of pg_send's query: JDBC_OK, JDBC_BUSY when !block and Postgres is not done,
  * else an error class with j->err set (the transaction is rolled back). */
 static int pg_collect(struct jdbc_task *j, int block)
@@ -854,6 +861,7 @@ const struct jdbc_backend jdbc_pg_backend = {
     .write = pg_write,
     .offsets_load = pg_offsets_load,
     .table_forget = pg_table_forget,
+    .can_send = pg_can_send,
     .send = pg_send,
     .collect = pg_collect,
 };
