@@ -301,10 +301,11 @@ static void jdbc_disconnect(struct jdbc_task *j)
 }
 
 /* ---------------- the batch in flight ----------------
- * Postgres insert mode (and upsert of a big batch) sends batch N (jdbc_backend.send) and returns from put; the next put
- * maps its records to rows while Postgres stores N, then reads N's outcome before sending its
- * own. The runtime keeps N's records (task_put_keep), so when N failed it is mapped and written
- * again from them, synchronously, with the usual row-by-row search for a rejected row. */
+ * Postgres insert mode (and upsert of a big batch) sends batch N (jdbc_backend.send) and
+ * returns from put; the next put maps its records to rows while Postgres stores N, then reads
+ * N's outcome before sending its own. The runtime keeps N's records (task_put_keep), so when
+ * N failed it is mapped and written again from them, synchronously, with the usual row-by-row
+ * search for a rejected row. */
 
 static void pending_set(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t p,
                         int64_t next);

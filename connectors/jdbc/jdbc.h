@@ -305,8 +305,9 @@ struct jdbc_task {
     int eos_loaded;
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
-    /* The batch the backend's send started and whose outcome is not read yet (Postgres
-     * insert mode, upsert of big batches): its rows, offsets and records (kept by the runtime, task_put_keep). */
+    /* The batch the backend's send started and whose outcome is not read yet (Postgres insert
+     * mode, upsert of big batches): its rows, offsets and records (kept by the runtime,
+     * task_put_keep). */
     struct jdbc_fly {
         enum { FLY_NONE, FLY_SENT, FLY_FAILED } state;
         struct jdbc_batch batch;

@@ -1,7 +1,11 @@
 /* jdbc_pg.c — the Postgres backend (libpq). Insert mode streams rows with COPY ... FROM STDIN
- * (text format); upsert uses multi-row INSERT ... ON CONFLICT prepared per chunk size; update
- * and delete send one prepared statement per row in pipeline mode. One transaction per batch,
- * with the exactly-once offsets upserted into connectd_offsets before COMMIT. */
+ * (text format). Upsert COPYs a segment of 64 rows or more into a temp stage table and moves
+ * it with one INSERT ... SELECT ... ON CONFLICT (see "staged upsert"); smaller segments, and
+ * the row-by-row search for a refused row, use multi-row INSERT ... ON CONFLICT prepared per
+ * chunk size. Update and delete send one prepared statement per row in pipeline mode. One
+ * transaction per batch, with the exactly-once offsets upserted into connectd_offsets before
+ * COMMIT. A batch of one insert segment, or one staged upsert segment, goes as one query
+ * (pg_send) whose outcome is read while the task maps the next batch (pg_collect). */
 #include "jdbc.h"
 
 #include "log.h"
@@ -446,16 +450,23 @@ static int pg_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
 /* ---- staged upsert ----
  * A large upsert segment is COPYed into a temp table shaped like its columns (the stage),
  * then moved into the table with one INSERT ... SELECT ... ON CONFLICT, inside the batch's
- * transaction. That beats multi-row INSERTs with parameters (which Postgres parses, binds
- * and plans per chunk) by far on big batches. The stage is ON COMMIT DELETE ROWS, so each
- * batch finds it empty; a rolled back batch empties it too. Its column types are the table's
- * at creation (CREATE TABLE AS ... WITH NO DATA, without NOT NULL or other constraints, so
- * a refused row fails the INSERT, not the COPY, and is located row by row as before). It is
- * dropped with the table's statements whenever the table changes (auto.evolve, a failure
- * that re-reads the metadata) and lost with the connection, then created again on use. */
+ * transaction. COPY text costs both sides less CPU than binding 3000 x 10 parameters (a
+ * bench run, 1M vitals rows, each batch waited for: connectd 5.8 -> 3.9 s CPU, Postgres
+ * 6.9 -> 5.8 s), and above all a batch of one segment then fits one query, COPY + INSERT ...
+ * SELECT + offsets, that can stay in flight like insert mode's (pg_send).
+ * The stage is ON COMMIT DELETE ROWS, so each batch finds it empty; a rolled back batch
+ * empties it too; a second segment using it in the same batch TRUNCATEs it first. Its
+ * columns have the table's types at creation (CREATE TABLE AS ... WITH NO DATA), without
+ * NOT NULL or other constraints: a value its type refuses fails the COPY, a NULL in a NOT
+ * NULL column the INSERT; either way the refused row is then located row by row as before.
+ * It is dropped with the table's statements whenever the table changes (auto.evolve, a
+ * failure that re-reads the metadata), lost with the connection, and made again on use. */
 
-/* Smaller upsert segments use the multi-row INSERT: for a few rows, the COPY round trip
- * and the stage's truncation at commit cost more than parsing a short statement. */
+/* Smaller upsert segments use the multi-row INSERT. Measured with libpq on this 2-core box
+ * (10 columns, one transaction per batch): 1-16 rows take Postgres 0.27-0.38 ms that way but
+ * 0.5-0.65 ms staged even as one query (the stage's truncation at commit, an extra statement),
+ * and batches that small mean the sink keeps up, so there is no mapping to overlap. From 64
+ * rows on, staging in flight wins end to end: with batch.size=64, 81k -> 126k rows/s. */
 #define PG_STAGE_MIN_ROWS 64
 
 static int pg_staged(const struct jdbc_task *j, const struct jdbc_batch *b,
