@@ -62,7 +62,8 @@ static const struct cfg_def jdbc_defs[] = {
      "Accepted for compatibility; the dialect comes from connection.url.", G_CONN, 0, NULL, NULL},
     {"insert.mode", CFG_STRING, "insert", 0, CFG_HIGH,
      "insert (COPY on Postgres; LOAD DATA LOCAL from memory on MySQL, multi-row INSERT where "
-     "the server refuses it), upsert (ON CONFLICT / ON DUPLICATE KEY UPDATE) or update.",
+     "the server refuses it), upsert (Postgres: COPY into a temp table, then INSERT ... "
+     "SELECT ... ON CONFLICT, for 64 rows or more; MySQL: ON DUPLICATE KEY UPDATE) or update.",
      G_WRITE, 0, insert_modes, NULL},
     {"batch.size", CFG_INT, "3000", 0, CFG_MEDIUM,
      "Maximum number of rows in one multi-row statement.", G_WRITE, 0, NULL, NULL},

@@ -31,6 +31,7 @@ struct pg_state {
     unsigned next_stmt;
     unsigned xact; /* counts the batch transactions begun */
     int off_prepared;
+    int can_stage; /* upsert, and the user may create temp tables */
     struct jdbc_buf copy;
     const char **vals; /* parameter pointers, reused */
     size_t capvals;
@@ -85,6 +86,24 @@ static int pg_run(struct jdbc_task *j, const char *sql, int n, const char *const
         *out = r;
     else
         PQclear(r);
+    return JDBC_OK;
+}
+
+/* Sets can_stage: whether the user may create the temp tables of the staged upsert (the
+ * TEMPORARY privilege, which PUBLIC has unless an administrator revoked it). */
+static int pg_can_stage(struct jdbc_task *j)
+{
+    PGresult *r = NULL;
+    int rc = pg_run(j, "SELECT has_database_privilege(current_database(), 'TEMPORARY')", 0,
+                    NULL, PGRES_TUPLES_OK, &r);
+    if (rc)
+        return rc;
+    struct pg_state *s = j->db;
+    s->can_stage = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!s->can_stage)
+        task_log(j->t, LOG_INFO, "no TEMPORARY privilege on the database: upserts use "
+                                 "multi-row INSERT instead of a temp stage table");
     return JDBC_OK;
 }
 
@@ -185,6 +204,8 @@ static int pg_connect(struct jdbc_task *j)
             PQclear(r);
         }
     }
+    if (!rc && j->c.insert_mode == JDBC_UPSERT)
+        rc = pg_can_stage(j);
     if (rc) {
         PQfinish(c);
         free(s);
@@ -472,7 +493,7 @@ static int pg_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
 static int pg_staged(const struct jdbc_task *j, const struct jdbc_batch *b,
                      const struct jdbc_seg *sg, int locate)
 {
-    if (locate || sg->op != JDBC_OP_WRITE || j->c.insert_mode != JDBC_UPSERT)
+    if (locate || sg->op != JDBC_OP_WRITE || !((const struct pg_state *)j->db)->can_stage)
         return 0;
     int nlive = 0;
     for (int k = 0; k < sg->nrows && nlive < PG_STAGE_MIN_ROWS; k++)

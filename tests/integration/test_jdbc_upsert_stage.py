@@ -204,3 +204,25 @@ def test_upsert_stage_writes_exactly_once_offsets_with_the_rows(pg, dev_kafka, w
     wait_rows(pg, "SELECT topic, \"partition\", next_offset FROM connectd_offsets "
                   "WHERE connector = 'eos-up'", [("eos_up", 0, 300)])
     assert stages(pg, "n") == [[("id", "bigint"), ("n", "bigint")]]
+
+
+def test_upsert_without_temporary_privilege_uses_multi_row_insert(pg, postgres, dev_kafka,
+                                                                  worker_factory):
+    """A user who may not create temp tables still upserts (no stage, the multi-row INSERT)."""
+    pg.exec("CREATE ROLE notemp LOGIN")
+    pg.exec("CREATE TABLE notemp_up (id BIGINT PRIMARY KEY, s TEXT)")
+    pg.exec("GRANT ALL ON notemp_up TO notemp")
+    pg.exec("REVOKE TEMPORARY ON DATABASE postgres FROM PUBLIC")
+    try:
+        w = worker_factory(dev_kafka.bootstrap)
+        one_partition(dev_kafka, "notemp_up")
+        harness.produce(dev_kafka.bootstrap, "notemp_up",
+                        [{"id": i % 100, "s": f"s{i}"} for i in range(200)])
+        upsert_sink(w, pg, "notemp-up", "notemp_up", pk_mode="record_value", pk_fields="id",
+                    auto_create=False, **{"connection.user": "notemp"})
+        wait_rows(pg, "SELECT id, s FROM notemp_up ORDER BY id",
+                  [(i, f"s{100 + i}") for i in range(100)])
+        assert stages(pg, "s") == []
+        assert "no TEMPORARY privilege" in w.logs()
+    finally:
+        pg.exec("GRANT TEMPORARY ON DATABASE postgres TO PUBLIC")
