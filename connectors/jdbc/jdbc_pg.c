@@ -490,10 +490,13 @@ static int pg_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
  * rows on, staging in flight wins end to end: with batch.size=64, 81k -> 126k rows/s. */
 #define PG_STAGE_MIN_ROWS 64
 
+/* Whether the segment goes through a stage: an upsert of PG_STAGE_MIN_ROWS live rows or
+ * more, not in the row-by-row search, when the user may create temp tables. */
 static int pg_staged(const struct jdbc_task *j, const struct jdbc_batch *b,
                      const struct jdbc_seg *sg, int locate)
 {
-    if (locate || sg->op != JDBC_OP_WRITE || !((const struct pg_state *)j->db)->can_stage)
+    if (locate || j->c.insert_mode != JDBC_UPSERT || sg->op != JDBC_OP_WRITE ||
+        !((const struct pg_state *)j->db)->can_stage)
         return 0;
     int nlive = 0;
     for (int k = 0; k < sg->nrows && nlive < PG_STAGE_MIN_ROWS; k++)
