@@ -62,7 +62,8 @@ static const struct cfg_def jdbc_defs[] = {
      "Accepted for compatibility; the dialect comes from connection.url.", G_CONN, 0, NULL, NULL},
     {"insert.mode", CFG_STRING, "insert", 0, CFG_HIGH,
      "insert (COPY on Postgres; LOAD DATA LOCAL from memory on MySQL, multi-row INSERT where "
-     "the server refuses it), upsert (ON CONFLICT / ON DUPLICATE KEY UPDATE) or update.",
+     "the server refuses it), upsert (Postgres: COPY into a temp table, then INSERT ... "
+     "SELECT ... ON CONFLICT, for 64 rows or more; MySQL: ON DUPLICATE KEY UPDATE) or update.",
      G_WRITE, 0, insert_modes, NULL},
     {"batch.size", CFG_INT, "3000", 0, CFG_MEDIUM,
      "Maximum number of rows in one multi-row statement.", G_WRITE, 0, NULL, NULL},
@@ -301,10 +302,11 @@ static void jdbc_disconnect(struct jdbc_task *j)
 }
 
 /* ---------------- the batch in flight ----------------
- * Postgres insert mode sends batch N (jdbc_backend.send) and returns from put; the next put
- * maps its records to rows while Postgres stores N, then reads N's outcome before sending its
- * own. The runtime keeps N's records (task_put_keep), so when N failed it is mapped and written
- * again from them, synchronously, with the usual row-by-row search for a rejected row. */
+ * Postgres insert mode (and upsert of a big batch) sends batch N (jdbc_backend.send) and
+ * returns from put; the next put maps its records to rows while Postgres stores N, then reads
+ * N's outcome before sending its own. The runtime keeps N's records (task_put_keep), so when
+ * N failed it is mapped and written again from them, synchronously, with the usual row-by-row
+ * search for a rejected row. */
 
 static void pending_set(rd_kafka_topic_partition_list_t *l, const char *topic, int32_t p,
                         int64_t next);
@@ -1046,11 +1048,12 @@ static int batch_write(struct jdbc_task *j)
     }
 }
 
-/* Insert mode into one table, on a backend that can leave a write in flight. */
+/* Insert or upsert into one table, on a backend that can leave this write in flight. */
 static int fly_eligible(const struct jdbc_task *j)
 {
-    return j->be->send && j->c.insert_mode == JDBC_INSERT && j->batch.nsegs == 1 &&
-           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0;
+    return j->be->send && j->c.insert_mode != JDBC_UPDATE && j->batch.nsegs == 1 &&
+           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0 &&
+           j->be->can_send(j, &j->batch);
 }
 
 /* Room for n records in flight; -1 when memory is short (then the batch is written now). */

@@ -123,6 +123,11 @@ int jdbc_sql_insert(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, int upse
 int jdbc_sql_update(struct jdbc_buf *b, const struct jdbc_stmt_spec *s); /* non-pk SET, pk WHERE */
 int jdbc_sql_delete(struct jdbc_buf *b, const struct jdbc_stmt_spec *s); /* pk WHERE */
 int jdbc_sql_copy(struct jdbc_buf *b, const struct jdbc_stmt_spec *s);   /* COPY ... FROM STDIN */
+/* Postgres staged upsert: stage (our own name, e.g. pg_temp.cd_stage_1, pasted as it is) is a
+ * temp table with the spec's columns and their types in qtable, emptied at each commit ... */
+int jdbc_sql_stage_create(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage);
+/* ... and this moves its rows into qtable: INSERT ... SELECT ... ON CONFLICT. */
+int jdbc_sql_upsert_from(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage);
 
 /* ---- tables, rows and batches (jdbc_schema.c) ---- */
 struct jdbc_column {
@@ -265,9 +270,11 @@ struct jdbc_backend {
     /* Adds every stored (topic, partition, next_offset) of this connector to out. */
     int (*offsets_load)(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out);
     void (*table_forget)(struct jdbc_task *j, struct jdbc_table *t); /* drop its statements */
-    /* Optional, insert mode with one segment: starts writing the batch (and j->pending offsets)
-     * in one transaction without waiting for the outcome, which collect reads: JDBC_OK, an
-     * error class (j->err set, nothing written), or JDBC_BUSY when !block and not done yet. */
+    /* Optional, a batch of one insert or upsert segment that can_send accepts: starts writing
+     * the batch (and j->pending offsets) in one transaction without waiting for the outcome,
+     * which collect reads: JDBC_OK, an error class (j->err set, nothing written), or
+     * JDBC_BUSY when !block and not done yet. */
+    int (*can_send)(const struct jdbc_task *j, const struct jdbc_batch *b);
     int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*collect)(struct jdbc_task *j, int block);
 };
@@ -298,8 +305,9 @@ struct jdbc_task {
     int eos_loaded;
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
-    /* The batch the backend's send started and whose outcome is not read yet (Postgres
-     * insert mode): its rows, offsets and records (kept by the runtime, task_put_keep). */
+    /* The batch the backend's send started and whose outcome is not read yet (Postgres insert
+     * mode, upsert of big batches): its rows, offsets and records (kept by the runtime,
+     * task_put_keep). */
     struct jdbc_fly {
         enum { FLY_NONE, FLY_SENT, FLY_FAILED } state;
         struct jdbc_batch batch;

@@ -228,6 +228,30 @@ static int col_list(struct jdbc_buf *b, const struct jdbc_stmt_spec *s)
     return jdbc_buf_add(b, ")", 1);
 }
 
+/* Postgres: ON CONFLICT (pk) DO UPDATE SET c=EXCLUDED.c..., or DO NOTHING when every column
+ * is a key column. */
+static void on_conflict(struct jdbc_buf *b, const struct jdbc_stmt_spec *s)
+{
+    int k = 0, nonpk = 0;
+    jdbc_buf_str(b, " ON CONFLICT (");
+    for (int i = 0; i < s->ncols; i++)
+        if (s->is_pk[i]) {
+            if (k++)
+                jdbc_buf_add(b, ",", 1);
+            jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
+        }
+    jdbc_buf_str(b, ") DO ");
+    for (int i = 0; i < s->ncols; i++)
+        if (!s->is_pk[i]) {
+            jdbc_buf_str(b, nonpk++ ? "," : "UPDATE SET ");
+            jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
+            jdbc_buf_str(b, "=EXCLUDED.");
+            jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
+        }
+    if (!nonpk)
+        jdbc_buf_str(b, "NOTHING");
+}
+
 int jdbc_sql_insert(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, int upsert)
 {
     jdbc_buf_printf(b, "INSERT INTO %s ", s->qtable);
@@ -247,24 +271,7 @@ int jdbc_sql_insert(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, int upse
         return b->p ? 0 : -1;
     int nonpk = 0;
     if (s->dialect == JDBC_PG) {
-        jdbc_buf_str(b, " ON CONFLICT (");
-        int k = 0;
-        for (int i = 0; i < s->ncols; i++)
-            if (s->is_pk[i]) {
-                if (k++)
-                    jdbc_buf_add(b, ",", 1);
-                jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
-            }
-        jdbc_buf_str(b, ") DO ");
-        for (int i = 0; i < s->ncols; i++)
-            if (!s->is_pk[i]) {
-                jdbc_buf_str(b, nonpk++ ? "," : "UPDATE SET ");
-                jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
-                jdbc_buf_str(b, "=EXCLUDED.");
-                jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
-            }
-        if (!nonpk)
-            jdbc_buf_str(b, "NOTHING");
+        on_conflict(b, s);
     } else {
         jdbc_buf_str(b, " ON DUPLICATE KEY UPDATE ");
         for (int i = 0; i < s->ncols; i++)
@@ -331,5 +338,32 @@ int jdbc_sql_copy(struct jdbc_buf *b, const struct jdbc_stmt_spec *s)
     jdbc_buf_printf(b, "COPY %s ", s->qtable);
     col_list(b, s);
     jdbc_buf_str(b, " FROM STDIN");
+    return b->p ? 0 : -1;
+}
+
+int jdbc_sql_stage_create(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage)
+{
+    jdbc_buf_printf(b, "CREATE TEMP TABLE %s ON COMMIT DELETE ROWS AS SELECT ", stage);
+    for (int i = 0; i < s->ncols; i++) {
+        if (i)
+            jdbc_buf_add(b, ",", 1);
+        jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
+    }
+    jdbc_buf_printf(b, " FROM %s WITH NO DATA", s->qtable);
+    return b->p ? 0 : -1;
+}
+
+int jdbc_sql_upsert_from(struct jdbc_buf *b, const struct jdbc_stmt_spec *s, const char *stage)
+{
+    jdbc_buf_printf(b, "INSERT INTO %s ", s->qtable);
+    col_list(b, s);
+    jdbc_buf_str(b, " SELECT ");
+    for (int i = 0; i < s->ncols; i++) {
+        if (i)
+            jdbc_buf_add(b, ",", 1);
+        jdbc_sql_ident(b, s->dialect, s->quote, s->cols[i]);
+    }
+    jdbc_buf_printf(b, " FROM %s", stage);
+    on_conflict(b, s);
     return b->p ? 0 : -1;
 }

@@ -140,6 +140,36 @@ static void pg_upsert_of_only_keys_does_nothing(void **state)
     jdbc_buf_free(&b);
 }
 
+static void pg_stage_copies_the_column_types_and_empties_at_commit(void **state)
+{
+    struct jdbc_buf b = {0};
+    static const char *evil[] = {"k\"; DROP TABLE t; --", "v"};
+    static const int pk1[] = {1, 0};
+    struct jdbc_stmt_spec s = {JDBC_PG, 1, "\"s\".\"t\"", evil, pk1, 2, 1};
+    jdbc_sql_stage_create(&b, &s, "pg_temp.cd_stage_7");
+    assert_string_equal(b.p, "CREATE TEMP TABLE pg_temp.cd_stage_7 ON COMMIT DELETE ROWS AS "
+                             "SELECT \"k\"\"; DROP TABLE t; --\",\"v\" FROM \"s\".\"t\" "
+                             "WITH NO DATA");
+    jdbc_buf_free(&b);
+}
+
+static void pg_upsert_from_stage_selects_and_updates_non_keys(void **state)
+{
+    struct jdbc_buf b = {0};
+    struct jdbc_stmt_spec s = spec(JDBC_PG, 1);
+    jdbc_sql_upsert_from(&b, &s, "pg_temp.cd_stage_1");
+    assert_string_equal(b.p, "INSERT INTO \"t\" (\"id\",\"name\",\"hr\") SELECT \"id\",\"name\","
+                             "\"hr\" FROM pg_temp.cd_stage_1 ON CONFLICT (\"id\") DO UPDATE SET "
+                             "\"name\"=EXCLUDED.\"name\",\"hr\"=EXCLUDED.\"hr\"");
+    b.len = 0;
+    static const int allpk[] = {1};
+    struct jdbc_stmt_spec k = {JDBC_PG, 1, "\"t\"", cols, allpk, 1, 1};
+    jdbc_sql_upsert_from(&b, &k, "pg_temp.cd_stage_2");
+    assert_string_equal(b.p, "INSERT INTO \"t\" (\"id\") SELECT \"id\" FROM pg_temp.cd_stage_2 "
+                             "ON CONFLICT (\"id\") DO NOTHING");
+    jdbc_buf_free(&b);
+}
+
 static void mysql_upsert_uses_on_duplicate_key(void **state)
 {
     struct jdbc_buf b = {0};
@@ -209,6 +239,8 @@ int main(void)
         cmocka_unit_test(pg_multi_row_insert_numbers_parameters),
         cmocka_unit_test(pg_upsert_updates_non_key_columns_from_excluded),
         cmocka_unit_test(pg_upsert_of_only_keys_does_nothing),
+        cmocka_unit_test(pg_stage_copies_the_column_types_and_empties_at_commit),
+        cmocka_unit_test(pg_upsert_from_stage_selects_and_updates_non_keys),
         cmocka_unit_test(mysql_upsert_uses_on_duplicate_key),
         cmocka_unit_test(update_sets_values_and_matches_keys),
         cmocka_unit_test(delete_matches_keys),
