@@ -3,6 +3,27 @@
 #include "smt_harness.h"
 
 #include "smt_util.h"
+#include "conv_util.h"
+
+/* Double.toString's output: shortest digits that read back, ".0", E outside [1e-3, 1e7). */
+static void doubles_print_like_java(void **st)
+{
+    static const struct {
+        double v;
+        const char *java;
+    } cases[] = {{36.6, "36.6"},          {1e7, "1.0E7"},
+                 {63521704.02, "6.352170402E7"}, {0.001, "0.001"},
+                 {1.0e-4, "1.0E-4"},      {0.1 + 0.2, "0.30000000000000004"},
+                 {100.0, "100.0"},        {-0.0, "-0.0"},
+                 {2.2250738585072014E-308, "2.2250738585072014E-308"},
+                 {123456789012345678.0, "1.2345678901234568E17"}, {1.5e300, "1.5E300"},
+                 {1e-310, "1.0E-310"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char b[64];
+        java_double(cases[i].v, b, sizeof(b));
+        assert_string_equal(b, cases[i].java);
+    }
+}
 
 static void date_format_patterns_like_simpledateformat(void **st)
 {
@@ -68,6 +89,7 @@ static void java_regex_whole_match_and_replacement(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(doubles_print_like_java),
         cmocka_unit_test(date_format_patterns_like_simpledateformat),
         cmocka_unit_test(date_parse_fixed_width_names_and_zones),
         cmocka_unit_test(java_regex_whole_match_and_replacement),
