@@ -60,6 +60,8 @@ struct snk {
     pthread_cond_t conv_cond;
     struct snk_work *conv_job; /* being converted */
     int conv_started, conv_quit;
+    int64_t last_kick; /* snk_kick_fetcher */
+    int kick_gap_ms;
 };
 
 static void work_release_held(struct snk *s);
@@ -427,12 +429,50 @@ static void conv_stop(struct snk *s)
     s->conv_started = 0;
 }
 
+/* librdkafka 2.0.2 stops fetching a partition while the consumer's queue holds
+ * queued.max.messages.kbytes and decides again only when the broker thread next wakes up, up
+ * to a second later; a sink that drains the queue faster idles until then (JDBC 174k rows/s
+ * with two cores half idle). When the queue is empty although a partition's last fetch saw
+ * messages beyond our position, a ListOffsets request wakes the leaders' broker threads, which
+ * then fetch again. It waits for the answer (about a millisecond here). A kick that brings
+ * nothing (the messages beyond may be aborted transactions' or control records) doubles the
+ * gap to the next one, from 5 ms up to a second. */
+static void snk_kick_fetcher(struct snk *s)
+{
+    int64_t now = task_now_ms();
+    if (s->paused_applied || now - s->last_kick < s->kick_gap_ms || !s->assigned->cnt)
+        return;
+    s->last_kick = now;
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(s->assigned);
+    rd_kafka_topic_partition_list_t *lag = rd_kafka_topic_partition_list_new(pos->cnt);
+    rd_kafka_position(s->c, pos);
+    for (int i = 0; i < pos->cnt; i++) {
+        int64_t lo, hi;
+        const rd_kafka_topic_partition_t *p = &pos->elems[i];
+        if (p->offset >= 0 &&
+            !rd_kafka_get_watermark_offsets(s->c, p->topic, p->partition, &lo, &hi) &&
+            hi > p->offset)
+            rd_kafka_topic_partition_list_add(lag, p->topic, p->partition)->offset = -1;
+    }
+    if (lag->cnt)
+        rd_kafka_offsets_for_times(s->c, lag, 100);
+    rd_kafka_topic_partition_list_destroy(lag);
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
 /* Polls up to w->max messages into w. */
 static void work_poll(struct snk *s, struct snk_work *w)
 {
     size_t bytes = 0;
     while (w->n < w->max && bytes < SINK_BATCH_BYTES) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, w->n ? 0 : 100);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->c, 0);
+        if (!m && !w->n) {
+            int64_t kicked = s->last_kick;
+            snk_kick_fetcher(s);
+            m = rd_kafka_consumer_poll(s->c, 100);
+            if (kicked != s->last_kick) /* kicked: did it help? */
+                s->kick_gap_ms = m ? 5 : s->kick_gap_ms < 500 ? s->kick_gap_ms * 2 : 1000;
+        }
         if (!m)
             break;
         if (m->err) {
@@ -652,6 +692,7 @@ static int snk_path_open(struct snk *s)
 void task_sink_run(struct task_ctx *t)
 {
     struct snk s = {.t = t,
+                    .kick_gap_ms = 5,
                     .assigned = rd_kafka_topic_partition_list_new(8),
                     .consumed = rd_kafka_topic_partition_list_new(8)};
     if (snk_open(&s)) {
