@@ -71,6 +71,7 @@ struct task_ctx;
 
 const char *task_connector_name(const struct task_ctx *t);
 int task_id(const struct task_ctx *t);
+int64_t task_now_ms(void); /* CLOCK_MONOTONIC in milliseconds */
 /* Sets the message shown as the task's trace when a callback returns an error. */
 void task_set_error(struct task_ctx *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Source tasks: the last committed offset map for a source partition; new ref or NULL. */

@@ -63,7 +63,6 @@ void task_fail_with(struct task_ctx *t, const char *what);
 int task_wait_unpaused(struct task_ctx *t);
 /* Sleeps up to ms, returns early on stop. */
 void task_sleep(struct task_ctx *t, int ms);
-int64_t task_now_ms(void);
 
 struct converter;
 struct transform_chain;

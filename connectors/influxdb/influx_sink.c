@@ -231,13 +231,6 @@ static void set_error(struct ifx *s, const char *fmt, ...)
     task_set_error(s->t, "%s", s->error);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---------------- HTTP ---------------- */
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -546,7 +539,7 @@ static int backoff(struct ifx *s, long status, const char *text)
     if (ms > RETRY_AFTER_MAX_MS)
         ms = RETRY_AFTER_MAX_MS;
     if (ms >= 0)
-        s->retry_at = now_ms() + ms;
+        s->retry_at = task_now_ms() + ms;
     set_error(s, "InfluxDB is busy or unavailable (HTTP %ld%s%s): %s", status,
                    ms >= 0 ? ", Retry-After " : "", ms >= 0 ? s->retry_after : "", text);
     return CD_ERR_RETRIABLE;
@@ -742,7 +735,7 @@ static void drop_acknowledged(struct ifx *s)
 /* Waits out a Retry-After; 0 = may write now. */
 static int wait_retry_after(struct ifx *s, int may_sleep)
 {
-    while (now_ms() < s->retry_at) {
+    while (task_now_ms() < s->retry_at) {
         if (!may_sleep || task_stopping(s->t))
             return -1;
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -756,7 +749,7 @@ static int write_buffered(struct ifx *s, int may_sleep)
 {
     if (wait_retry_after(s, may_sleep)) {
         set_error(s, "waiting %lld ms more as InfluxDB asked (Retry-After)",
-                       (long long)(s->retry_at - now_ms()));
+                       (long long)(s->retry_at - task_now_ms()));
         return CD_ERR_RETRIABLE;
     }
     int rc = async_pump(s, 0);
@@ -806,7 +799,7 @@ static void remember(struct ifx *s, const struct cd_record *r, int part, size_t 
         influx_buf_add(&s->raw, r->raw_value, r->raw_value_len);
     influx_buf_add(&s->lines, "\n", 1);
     if (s->n == 1)
-        s->first_ms = now_ms();
+        s->first_ms = task_now_ms();
 }
 
 /* Encodes one record into the buffer; a record that maps to no point is a failed record. */
@@ -845,14 +838,14 @@ static int write_pipelined(struct ifx *s)
     drop_acknowledged(s);
     while (s->nw < IFX_WRITES) {
         size_t lo = written_hi(s), pending = s->n - lo, batch = (size_t)s->batch_size;
-        if (!pending || (pending < batch && now_ms() - s->first_ms < s->linger_ms))
+        if (!pending || (pending < batch && task_now_ms() - s->first_ms < s->linger_ms))
             return CD_OK;
         if (wait_retry_after(s, 1)) {
             set_error(s, "waiting %lld ms more as InfluxDB asked (Retry-After)",
-                      (long long)(s->retry_at - now_ms()));
+                      (long long)(s->retry_at - task_now_ms()));
             return CD_ERR_RETRIABLE;
         }
-        s->first_ms = now_ms(); /* lines behind this batch wait their own linger */
+        s->first_ms = task_now_ms(); /* lines behind this batch wait their own linger */
         if ((rc = async_start(s, lo, lo + (pending < batch ? pending : batch))))
             return rc;
     }

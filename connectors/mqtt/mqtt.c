@@ -196,13 +196,6 @@ static void *ack_pack(uintptr_t gen, int qos, unsigned mid)
     return (void *)(gen << 18 | (uintptr_t)qos << 16 | mid);
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_fatal(struct mq *s, const char *fmt, const char *arg)
 {
     if (s->fatal)
@@ -221,7 +214,7 @@ static void mq_drop(struct mq *s, const char *why)
     s->out.len = s->out.off = 0;
     s->in_len = 0;
     s->gen++;
-    s->next_attempt = mono_ms() + s->backoff_ms;
+    s->next_attempt = task_now_ms() + s->backoff_ms;
     s->backoff_ms = s->backoff_ms * 2 > MQTT_BACKOFF_MAX_MS ? MQTT_BACKOFF_MAX_MS
                                                             : s->backoff_ms * 2;
 }
@@ -242,7 +235,7 @@ static void mq_connect(struct mq *s)
         mq_drop(s, s->net.why);
         return;
     }
-    s->connect_started = s->last_out = mono_ms();
+    s->connect_started = s->last_out = task_now_ms();
     s->ping_sent = 0;
     if (mqtt_put_connect(&s->out, s->client_id, s->user, s->pass, s->keepalive, s->clean))
         set_fatal(s, "cannot encode the MQTT CONNECT: %s", "a string is over 65535 bytes");
@@ -259,7 +252,7 @@ static void mq_flush(struct mq *s)
         if (n == 0)
             return; /* the rest goes when the socket is writable */
         s->out.off += (size_t)n;
-        s->last_out = mono_ms();
+        s->last_out = task_now_ms();
     }
 }
 
@@ -439,7 +432,7 @@ static void mq_io(struct mq *s, int timeout_ms, int max)
 /* The CONNACK deadline, and PINGREQ when nothing was sent for a keepalive interval. */
 static void mq_timers(struct mq *s)
 {
-    long long now = mono_ms(), ka = (long long)s->keepalive * 1000;
+    long long now = task_now_ms(), ka = (long long)s->keepalive * 1000;
     if (!s->connected) {
         if (now - s->connect_started > s->connect_timeout_ms)
             mq_drop(s, "no CONNACK within mqtt.connect.timeout.seconds");
@@ -476,7 +469,7 @@ static void mqtt_wake(void *state)
 
 static void mq_backoff_wait(struct mq *s, int timeout_ms)
 {
-    long long wait = s->next_attempt - mono_ms();
+    long long wait = s->next_attempt - task_now_ms();
     if (wait <= 0) {
         mq_connect(s);
         return;
@@ -656,9 +649,9 @@ static int mqtt_start(struct task_ctx *t, json_t *conf, void **state)
 /* Writes what is queued, waiting up to timeout_ms for the socket. */
 static void mq_flush_for(struct mq *s, int timeout_ms)
 {
-    long long until = mono_ms() + timeout_ms;
+    long long until = task_now_ms() + timeout_ms;
     mq_flush(s);
-    while (s->net.fd >= 0 && s->out.off < s->out.len && mono_ms() < until) {
+    while (s->net.fd >= 0 && s->out.off < s->out.len && task_now_ms() < until) {
         struct pollfd p = {.fd = s->net.fd, .events = mqtt_net_events(&s->net, 1)};
         poll(&p, 1, 100);
         mq_flush(s);

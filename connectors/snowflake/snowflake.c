@@ -156,13 +156,6 @@ enum { PUSH_OK = 0, PUSH_REOPEN = 1 };
 
 static int sender_wait(struct sf_task *s);
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---------------------------------------------------------------- config */
 
 /* Everything a task needs from the config; 0 or -1 with the failing key and message. */
@@ -231,7 +224,7 @@ static int sf_validate(json_t *conf, json_t *errors)
 static struct sf_batch *batch_new(void)
 {
     struct sf_batch *b = calloc(1, sizeof(*b));
-    b->born_ms = now_ms();
+    b->born_ms = task_now_ms();
     return b;
 }
 
@@ -1202,7 +1195,7 @@ static int put_one(struct sf_task *s, struct sf_chan *ch, const struct cd_record
 /* Sends buffers older than buffer.flush.time. */
 static int send_aged(struct sf_task *s)
 {
-    int64_t now = now_ms();
+    int64_t now = task_now_ms();
     for (size_t i = 0; i < s->nchans; i++) {
         struct sf_chan *ch = s->chans[i];
         if (ch->cur && now - ch->cur->born_ms >= s->flush_ms) {

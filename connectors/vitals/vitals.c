@@ -150,13 +150,6 @@ static const char *conf_s(json_t *c, const char *k)
     return cfg_get_str(c, vitals_defs, k);
 }
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static json_t *field(const char *name, const char *type)
 {
     return json_pack("{s:s s:s s:b}", "field", name, "type", type, "optional", 0);
@@ -212,7 +205,7 @@ static int vitals_start(struct task_ctx *t, json_t *conf, void **state)
     json_decref(off);
     g->key_schema = json_pack("{s:s s:b}", "type", "string", "optional", 0);
     g->value_schema = value_schema(g->device_fmt);
-    g->t0_mono = mono_ms();
+    g->t0_mono = task_now_ms();
     task_log(t, 2, "generating %s records from sequence %lld", g->device_fmt ? "device" : "heart_rate",
              g->next_seq);
     *state = g;
@@ -311,14 +304,14 @@ static long long allowed_now(struct vgen *g)
     if (g->rate <= 0)
         return 1LL << 40;
     double task_rate = g->rate / (double)g->stride;
-    return (long long)((mono_ms() - g->t0_mono) * task_rate / 1000.0) + 1 - g->produced;
+    return (long long)((task_now_ms() - g->t0_mono) * task_rate / 1000.0) + 1 - g->produced;
 }
 
 static int vitals_poll(void *state, struct task_ctx *t, struct cd_record **recs, int max,
                        int timeout_ms)
 {
     struct vgen *g = state;
-    long long deadline = mono_ms() + timeout_ms;
+    long long deadline = task_now_ms() + timeout_ms;
     int n = 0;
     while (n == 0 && !task_stopping(t)) {
         long long allowed = allowed_now(g);
@@ -327,7 +320,7 @@ static int vitals_poll(void *state, struct task_ctx *t, struct cd_record **recs,
             recs[n++] = make_record(g, g->next_seq);
             g->next_seq += g->stride;
         }
-        if (n || mono_ms() >= deadline)
+        if (n || task_now_ms() >= deadline)
             break;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
