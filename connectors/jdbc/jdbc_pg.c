@@ -564,23 +564,32 @@ static int pg_stages_ready(struct jdbc_task *j, struct jdbc_batch *b, int locate
     return rc;
 }
 
+/* The segment's stage as made by pg_stage_ready (NULL when not made), its qualified name into
+ * stage, and into *move the prepared statement that moves its rows into the table. */
+static struct pg_stmt *stage_of(struct jdbc_seg *sg, char *stage, size_t n, struct pg_stmt **move)
+{
+    struct jdbc_buf key = {0};
+    jdbc_seg_key(&key, 'S', 0, sg);
+    struct pg_stmt *st = stmt_find(sg->table, key.p);
+    key.p[0] = 'M';
+    *move = stmt_find(sg->table, key.p);
+    jdbc_buf_free(&key);
+    if (st)
+        snprintf(stage, n, "pg_temp.%s", st->name);
+    return st;
+}
+
 /* Upserts the segment through its stage (made ready by pg_stages_ready). A refused row is not
  * named here (*bad stays -1): the row-by-row search finds it with the INSERT's message. */
 static int pg_upsert_staged(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg)
 {
     struct pg_state *s = j->db;
-    struct jdbc_buf key = {0};
     char stage[48], sql[80];
-    jdbc_seg_key(&key, 'S', 0, sg);
-    struct pg_stmt *st = stmt_find(sg->table, key.p);
-    key.p[0] = 'M';
-    struct pg_stmt *mv = stmt_find(sg->table, key.p);
-    jdbc_buf_free(&key);
+    struct pg_stmt *mv, *st = stage_of(sg, stage, sizeof(stage), &mv);
     if (!st || !mv) {
         snprintf(j->err, sizeof(j->err), "stage of table %s missing", sg->table->name);
         return JDBC_E_OTHER;
     }
-    snprintf(stage, sizeof(stage), "pg_temp.%s", st->name);
     int rc = JDBC_OK, ignored;
     if (st->filled == s->xact) { /* an earlier segment of this batch used it */
         snprintf(sql, sizeof(sql), "TRUNCATE %s", stage);
@@ -750,12 +759,12 @@ static int send_sql(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_buf *s
     int rc = pg_stage_ready(j, sg);
     if (rc)
         return rc;
-    struct jdbc_buf key = {0};
-    jdbc_seg_key(&key, 'S', 0, sg);
-    struct pg_stmt *st = stmt_find(sg->table, key.p);
-    jdbc_buf_free(&key);
     char stage[48];
-    snprintf(stage, sizeof(stage), "pg_temp.%s", st->name);
+    struct pg_stmt *mv, *st = stage_of(sg, stage, sizeof(stage), &mv);
+    if (!st) { /* pg_stage_ready made it */
+        snprintf(j->err, sizeof(j->err), "stage of table %s missing", sg->table->name);
+        return JDBC_E_OTHER;
+    }
     st->filled = ++((struct pg_state *)j->db)->xact;
     const char *names[sg->ncols];
     struct jdbc_stmt_spec sp;
