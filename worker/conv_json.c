@@ -441,6 +441,11 @@ static int json_from_connect(void *state, const char *topic, const struct cd_dat
     return 0;
 }
 
+static int json_plain(void *state)
+{
+    return !((struct jconv *)state)->schemas;
+}
+
 static const char *const json_aliases[] = {"JsonConverter", NULL};
 
 const struct converter_plugin conv_json_plugin = {
@@ -451,5 +456,6 @@ const struct converter_plugin conv_json_plugin = {
     .create = json_create,
     .destroy = json_destroy,
     .to_connect = json_to_connect,
+    .plain_json = json_plain,
     .from_connect = json_from_connect,
 };

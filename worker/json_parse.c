@@ -118,30 +118,35 @@ static int hex4(const unsigned char *s, const unsigned char *end, uint32_t *out)
     return 0;
 }
 
-static int put_utf8(struct jp *j, uint32_t cp)
+/* Writes code point cp as UTF-8 into b (room for 4); returns the length. */
+static size_t utf8_encode(uint32_t cp, unsigned char *b)
 {
-    unsigned char b[4];
-    size_t n;
     if (cp < 0x80) {
         b[0] = (unsigned char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
+        return 1;
+    }
+    if (cp < 0x800) {
         b[0] = 0xC0 | (cp >> 6);
         b[1] = 0x80 | (cp & 0x3F);
-        n = 2;
-    } else if (cp < 0x10000) {
+        return 2;
+    }
+    if (cp < 0x10000) {
         b[0] = 0xE0 | (cp >> 12);
         b[1] = 0x80 | ((cp >> 6) & 0x3F);
         b[2] = 0x80 | (cp & 0x3F);
-        n = 3;
-    } else {
-        b[0] = 0xF0 | (cp >> 18);
-        b[1] = 0x80 | ((cp >> 12) & 0x3F);
-        b[2] = 0x80 | ((cp >> 6) & 0x3F);
-        b[3] = 0x80 | (cp & 0x3F);
-        n = 4;
+        return 3;
     }
-    return scratch_put(j, b, n);
+    b[0] = 0xF0 | (cp >> 18);
+    b[1] = 0x80 | ((cp >> 12) & 0x3F);
+    b[2] = 0x80 | ((cp >> 6) & 0x3F);
+    b[3] = 0x80 | (cp & 0x3F);
+    return 4;
+}
+
+static int put_utf8(struct jp *j, uint32_t cp)
+{
+    unsigned char b[4];
+    return scratch_put(j, b, utf8_encode(cp, b));
 }
 
 /* \uXXXX at j->p (just after the backslash-u), with a surrogate pair when there is one. */
@@ -515,4 +520,183 @@ json_t *cd_json_parse(const char *buf, size_t len, int flags, json_error_t *err)
         fail(&j, "out of memory");
     free(j.scratch);
     return v;
+}
+
+/* ---------------- the flat-object scanner (json_parse.h) ---------------- */
+
+static void scan_ws(struct cd_jscan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
+        s->p++;
+}
+
+/* A string body from s->p (just past the opening quote) up to and past its closing quote;
+ * *esc set when it holds escapes. -1 on what cd_json_parse refuses and on \u0000 and \u
+ * surrogates, which the caller leaves to it. */
+static int scan_string(struct cd_jscan *s, const char **body, size_t *n, int *esc)
+{
+    const unsigned char *b = s->p;
+    *esc = 0;
+    for (;;) {
+        s->p = plain_run(s->p, s->end);
+        if (s->p >= s->end)
+            return -1;
+        unsigned char c = *s->p;
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            *esc = 1;
+            if (s->end - s->p < 2)
+                return -1;
+            c = s->p[1];
+            if (c == 'u') {
+                uint32_t cp;
+                if (hex4(s->p + 2, s->end, &cp) < 0 || cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+                    return -1;
+                s->p += 6;
+            } else if (c && strchr("\"\\/bfnrt", c)) {
+                s->p += 2;
+            } else {
+                return -1;
+            }
+            continue;
+        }
+        int len = c >= 0x80 ? cd_utf8_len(s->p, s->end) : 0;
+        if (!len)
+            return -1; /* a control character or invalid UTF-8 */
+        s->p += len;
+    }
+    *body = (const char *)b;
+    *n = (size_t)(s->p++ - b);
+    return 0;
+}
+
+static int scan_number(struct cd_jscan *s, struct cd_jmember *m)
+{
+    const unsigned char *b = s->p, *d;
+    if (*s->p == '-')
+        s->p++;
+    d = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    size_t nd = (size_t)(s->p - d);
+    if (!nd || (nd > 1 && *d == '0'))
+        return -1;
+    m->kind = CDJ_INT;
+    if (s->p < s->end && *s->p == '.') {
+        const unsigned char *f = ++s->p;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+            s->p++;
+        if (s->p == f)
+            return -1;
+        m->kind = CDJ_REAL;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+        return -1;
+    m->val = (const char *)b;
+    m->val_len = (size_t)(s->p - b);
+    if (m->kind == CDJ_INT ? nd > 18 : m->val_len > 40)
+        return -1;
+    return 0;
+}
+
+static int scan_word(struct cd_jscan *s, struct cd_jmember *m, const char *w, enum cd_jkind k)
+{
+    size_t n = strlen(w);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, w, n))
+        return -1;
+    m->kind = k;
+    m->val = (const char *)s->p;
+    m->val_len = n;
+    s->p += n;
+    return 0;
+}
+
+static int scan_value(struct cd_jscan *s, struct cd_jmember *m)
+{
+    m->val_esc = 0;
+    switch (s->p < s->end ? *s->p : 0) {
+    case '"':
+        s->p++;
+        m->kind = CDJ_STRING;
+        return scan_string(s, &m->val, &m->val_len, &m->val_esc);
+    case 't':
+        return scan_word(s, m, "true", CDJ_TRUE);
+    case 'f':
+        return scan_word(s, m, "false", CDJ_FALSE);
+    case 'n':
+        return scan_word(s, m, "null", CDJ_NULL);
+    case '-':
+    case '0': case '1': case '2': case '3': case '4':
+    case '5': case '6': case '7': case '8': case '9':
+        return scan_number(s, m);
+    default:
+        return -1; /* nested, or not JSON */
+    }
+}
+
+int cd_jscan_start(struct cd_jscan *s, const void *buf, size_t len)
+{
+    s->p = buf;
+    s->end = s->p + (buf ? len : 0);
+    s->started = 0;
+    scan_ws(s);
+    if (s->p >= s->end || *s->p != '{')
+        return -1;
+    s->p++;
+    return 0;
+}
+
+int cd_jscan_next(struct cd_jscan *s, struct cd_jmember *m)
+{
+    scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        scan_ws(s);
+        return s->p == s->end ? 0 : -1;
+    }
+    if (s->started) {
+        if (s->p >= s->end || *s->p != ',')
+            return -1;
+        s->p++;
+        scan_ws(s);
+    }
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
+    s->p++;
+    if (scan_string(s, &m->key, &m->key_len, &m->key_esc) < 0)
+        return -1;
+    scan_ws(s);
+    if (s->p >= s->end || *s->p != ':')
+        return -1;
+    s->p++;
+    scan_ws(s);
+    if (scan_value(s, m) < 0)
+        return -1;
+    s->started = 1;
+    return 1;
+}
+
+size_t cd_json_unescape(char *dst, const char *src, size_t n)
+{
+    static const char plain[] = "\"\\/bfnrt", made[] = "\"\\/\b\f\n\r\t";
+    const char *end = src + n;
+    char *w = dst;
+    while (src < end) {
+        if (*src != '\\') {
+            *w++ = *src++;
+            continue;
+        }
+        char c = src[1];
+        if (c != 'u') {
+            *w++ = made[strchr(plain, c) - plain];
+            src += 2;
+            continue;
+        }
+        uint32_t cp = 0;
+        hex4((const unsigned char *)src + 2, (const unsigned char *)end, &cp);
+        src += 6;
+        w += utf8_encode(cp, (unsigned char *)w);
+    }
+    return (size_t)(w - dst);
 }

@@ -22,4 +22,37 @@ json_t *cd_json_parse(const char *buf, size_t len, int flags, json_error_t *err)
  * forms, surrogates and code points above U+10FFFF are refused, as jansson does. */
 int cd_utf8_len(const unsigned char *s, const unsigned char *end);
 
+/* ---- a flat object, member by member, without building a tree ----
+ * For a sink that maps schemaless JSON objects to rows itself. The scanner takes a subset of
+ * what cd_json_parse takes and says -1 to everything else, so a caller that gives up on -1
+ * and parses the record the usual way never accepts what the converter would refuse: an object
+ * whose values are strings, numbers, true, false or null. It says -1 to nested objects and
+ * arrays, to strings with \u0000 or a \u surrogate escape, to integers of more than 18 digits
+ * and to reals with an exponent or more than 40 characters (so that none can overflow), and to
+ * text after the object other than whitespace. Duplicate keys are the caller's to notice. */
+enum cd_jkind { CDJ_STRING = 1, CDJ_INT, CDJ_REAL, CDJ_TRUE, CDJ_FALSE, CDJ_NULL };
+
+struct cd_jmember {
+    const char *key; /* the bytes between the quotes, escapes undecoded */
+    size_t key_len;
+    int key_esc;     /* the key holds a backslash escape */
+    enum cd_jkind kind;
+    const char *val; /* strings: the bytes between the quotes; else the literal's text */
+    size_t val_len;
+    int val_esc;     /* the string holds escapes: decode with cd_json_unescape */
+};
+
+struct cd_jscan {
+    const unsigned char *p, *end;
+    int started;
+};
+
+/* 0 when buf holds an object (after whitespace), -1 otherwise. */
+int cd_jscan_start(struct cd_jscan *s, const void *buf, size_t len);
+/* 1 with the next member in m, 0 after the last one (the text ended well), -1 as above. */
+int cd_jscan_next(struct cd_jscan *s, struct cd_jmember *m);
+/* Decodes a string body the scanner accepted into dst (room for n bytes: decoding never
+ * grows it). Returns the decoded length. */
+size_t cd_json_unescape(char *dst, const char *src, size_t n);
+
 #endif

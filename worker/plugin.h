@@ -54,6 +54,9 @@ struct cd_record {
     rd_kafka_headers_t *headers; /* owned, may be NULL */
     struct cd_data key;
     struct cd_data value;
+    /* sink: 1 = value not converted yet (lazy_json_values): raw_value holds its JSON text;
+     * -1 = its conversion failed and the error handler took the record (skip it); 0 = done */
+    int value_pending;
     json_t *source_partition;   /* source: Connect source partition map, owned, may be NULL */
     json_t *source_offset;      /* source: Connect source offset map, owned, may be NULL */
     void *opaque;               /* source: the connector's cookie, handed back to commit_record */
@@ -100,6 +103,11 @@ void task_put_keep(struct task_ctx *t);
  * Returns -1 when the task must fail (the error is set): return CD_ERR_FATAL from put. */
 int task_record_failed(struct task_ctx *t, const struct cd_record *r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sink tasks, from put(): converts r's pending value (see lazy_json_values). Returns 0 with
+ * r->value set (also when nothing was pending), 1 when the conversion failed and
+ * errors.tolerance=all took the record (skip it: its offset counts as done), -1 when the task
+ * must fail (the error is set: return CD_ERR_FATAL from put). */
+int task_record_value(struct task_ctx *t, struct cd_record *r);
 /* Logs through the connector logger with the "[connector NAME task N]" prefix. */
 void task_log(const struct task_ctx *t, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -167,6 +175,12 @@ struct connector_plugin {
      * next offset after the last record put; lower an entry (or set it to
      * RD_KAFKA_OFFSET_INVALID) when less is durable. Only what is left is committed. */
     int (*flush)(void *state, struct task_ctx *t, rd_kafka_topic_partition_list_t *offsets);
+    /* Sink, optional: 1 = when the value converter is JsonConverter with schemas.enable=false
+     * and no transform is configured, put() gets each record with a non-null value unconverted
+     * (value_pending = 1). The sink reads raw_value itself where it can (cd_jscan in
+     * json_parse.h) and calls task_record_value() for a record it wants as Connect data. A sink
+     * that maps flat JSON objects straight to its output so skips a tree per record. */
+    int lazy_json_values;
     /* Sink: 1 = put is also called with n == 0 when a poll brought nothing (Kafka Connect
      * calls put with empty batches too), so a sink that batches can send on time (linger). */
     int put_when_idle;
@@ -183,6 +197,9 @@ struct converter_plugin {
     /* Bytes -> Connect data (buf NULL = null). Fills out (caller clears). 0 or -1 with err. */
     int (*to_connect)(void *state, const char *topic, const void *buf, size_t len,
                       struct cd_data *out, char *err, size_t errlen);
+    /* Optional: 1 when to_connect of this instance is cd_json_parse of the bytes into a
+     * schemaless value and nothing else (JsonConverter with schemas.enable=false). */
+    int (*plain_json)(void *state);
     /* Connect data -> bytes. *buf is malloc'd (caller frees), NULL for a null value. */
     int (*from_connect)(void *state, const char *topic, const struct cd_data *in, void **buf,
                         size_t *len, char *err, size_t errlen);

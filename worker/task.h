@@ -53,6 +53,7 @@ struct task_ctx {
     char error[2048];
     pthread_t thread;
     struct errh *errh; /* errors.* handling for this task (errors.h) */
+    struct converter *lazy_values; /* sink: converts pending values (task_record_value) */
 };
 
 /* Writes the task's state to the status store unless it was asked to stop. */

@@ -44,6 +44,7 @@ struct snk {
     rd_kafka_t *c;
     struct converter *kc, *vc;
     struct transform_chain *chain;
+    int lazy; /* values reach put unconverted (lazy_json_values) */
     struct errh *errh;
     rd_kafka_topic_partition_list_t *assigned;
     rd_kafka_topic_partition_list_t *consumed; /* next offset per partition, after put */
@@ -291,6 +292,11 @@ static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **
     if (!rd_kafka_message_headers(m, &hdrs))
         r->headers = rd_kafka_headers_copy(hdrs); /* the original stays for the DLQ */
     int rc = converter_to_connect(s->kc, r->topic, m->key, m->key_len, &r->key, err, errlen);
+    if (!rc && s->lazy && m->payload) {
+        r->value_pending = 1; /* the sink reads it, or converts it with task_record_value */
+        *out = r;
+        return 1;
+    }
     if (!rc) {
         stage = STAGE_VALUE_CONVERTER;
         cls = s->vc->plugin->class_name;
@@ -658,6 +664,7 @@ static void snk_close(struct snk *s)
     converter_free(s->vc);
     transform_chain_free(s->chain);
     s->t->errh = NULL;
+    s->t->lazy_values = NULL;
     errh_free(s->errh);
     rd_kafka_topic_partition_list_destroy(s->assigned);
     rd_kafka_topic_partition_list_destroy(s->consumed);
@@ -667,9 +674,41 @@ static void snk_close(struct snk *s)
     free(s->put_recs);
 }
 
+/* Lazy values: the sink asks for them, the converter is plain JSON and no transform would
+ * need the value first. */
+static void snk_lazy_setup(struct snk *s)
+{
+    const struct converter_plugin *vp = s->vc->plugin;
+    s->lazy = s->t->p->lazy_json_values && vp->plain_json && vp->plain_json(s->vc->state) &&
+              transform_chain_len(s->chain) == 0;
+    s->t->lazy_values = s->lazy ? s->vc : NULL;
+    if (s->lazy)
+        task_log(s->t, LOG_INFO, "the connector reads schemaless JSON values from their bytes; "
+                 "the converter runs only for those it leaves to it");
+}
+
+int task_record_value(struct task_ctx *t, struct cd_record *r)
+{
+    if (r->value_pending <= 0)
+        return r->value_pending ? 1 : 0;
+    char err[1024];
+    r->value_pending = 0;
+    if (!converter_to_connect(t->lazy_values, r->topic, r->raw_value, r->raw_value_len,
+                              &r->value, err, sizeof(err)))
+        return 0;
+    struct errh_orig o;
+    orig_of(&o, r->rt_msg);
+    if (errh_record_failed(t->errh, STAGE_VALUE_CONVERTER, t->lazy_values->plugin->class_name,
+                           err, &o))
+        return -1;
+    r->value_pending = -1;
+    return 1;
+}
+
 /* The two batches and the converter thread, sized by the connector's task_set_batch_max. */
 static int snk_path_open(struct snk *s)
 {
+    snk_lazy_setup(s);
     size_t max = s->t->batch_max ? s->t->batch_max : SINK_BATCH_MAX;
     if (max > SINK_BATCH_LIMIT)
         max = SINK_BATCH_LIMIT;

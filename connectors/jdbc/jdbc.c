@@ -382,8 +382,7 @@ static int col_find(const struct jdbc_task *j, const struct jdbc_table *t, const
     return col_find_hint(j, t, name, -1);
 }
 
-/* The table for topic, its metadata loaded. */
-static int table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out)
+int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out)
 {
     struct jdbc_table *t;
     if (j->last_table && j->last_table->loaded && !strcmp(j->last_topic, topic)) {
@@ -590,6 +589,86 @@ static int cols_equal(const struct jdbc_seg *s, const int *cols, int n)
     return s->ncols == n && !memcmp(s->cols, cols, sizeof(int) * (size_t)n);
 }
 
+/* The open segment of table t for rows of op with these columns, or a new one; NULL when
+ * memory is short. */
+static struct jdbc_seg *seg_for(struct jdbc_batch *b, struct jdbc_table *t, enum jdbc_op op,
+                                const int *cols, const int *pks, int n)
+{
+    for (int i = b->nsegs; i-- > 0;)
+        if (b->segs[i].table == t && b->segs[i].open) {
+            if (b->segs[i].op == op && cols_equal(&b->segs[i], cols, n))
+                return &b->segs[i];
+            b->segs[i].open = 0;
+            break;
+        }
+    if (b->nsegs == b->capsegs) {
+        int cap = b->capsegs ? b->capsegs * 2 : 8;
+        struct jdbc_seg *ns = realloc(b->segs, sizeof(*ns) * (size_t)cap);
+        if (!ns)
+            return NULL;
+        b->segs = ns;
+        b->capsegs = cap;
+    }
+    struct jdbc_seg *s = &b->segs[b->nsegs++];
+    memset(s, 0, sizeof(*s));
+    s->table = t;
+    s->op = op;
+    s->open = 1;
+    s->ncols = n;
+    s->cols = malloc(sizeof(int) * (size_t)n);
+    s->is_pk = malloc(sizeof(int) * (size_t)n);
+    if (!s->cols || !s->is_pk)
+        return NULL;
+    memcpy(s->cols, cols, sizeof(int) * (size_t)n);
+    memcpy(s->is_pk, pks, sizeof(int) * (size_t)n);
+    return s;
+}
+
+int jdbc_batch_place(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
+                     enum jdbc_op op, const int *cols, const int *pks,
+                     const struct jdbc_cell *cells, int n)
+{
+    struct jdbc_batch *b = &j->batch;
+    struct jdbc_seg *s = seg_for(b, t, op, cols, pks, n);
+    if (!s)
+        return -1;
+    if (s->nrows == s->caprows) {
+        int cap = s->caprows ? s->caprows * 2 : 64;
+        int *nr = realloc(s->rows, sizeof(int) * (size_t)cap);
+        if (!nr)
+            return -1;
+        s->rows = nr;
+        s->caprows = cap;
+    }
+    if (b->nrows == b->caprows) {
+        int cap = b->caprows ? b->caprows * 2 : 256;
+        struct jdbc_row *nr = realloc(b->rows, sizeof(*nr) * (size_t)cap);
+        if (!nr)
+            return -1;
+        b->rows = nr;
+        b->caprows = cap;
+    }
+    if (b->ncells + (size_t)n > b->capcells) {
+        size_t cap = b->capcells ? b->capcells * 2 : 1024;
+        while (cap < b->ncells + (size_t)n)
+            cap *= 2;
+        struct jdbc_cell *nc = realloc(b->cells, sizeof(*nc) * cap);
+        if (!nc)
+            return -1;
+        b->cells = nc;
+        b->capcells = cap;
+    }
+    struct jdbc_row *row = &b->rows[b->nrows];
+    row->rec = r;
+    row->cell0 = (uint32_t)b->ncells;
+    row->seg = (int)(s - b->segs);
+    row->skip = 0;
+    memcpy(&b->cells[b->ncells], cells, sizeof(*cells) * (size_t)n);
+    b->ncells += (size_t)n;
+    s->rows[s->nrows++] = b->nrows++;
+    return 0;
+}
+
 /* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
  * cannot be represented in its column, 2 when out of memory. */
 static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
@@ -603,78 +682,22 @@ static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
         int ci = fs->f[i].col;
         if (ci < 0)
             continue; /* a null without a column yet */
+        for (int k = 0; k < n; k++)
+            if (cols[k] == ci) { /* MySQL names are case-insensitive: "id" and "ID" */
+                snprintf(j->err, sizeof(j->err), "fields '%s' and '%s' both map to column %s",
+                         fs->f[nf[k]].name, fs->f[i].name, t->cols[ci].name);
+                return 1;
+            }
         cols[n] = ci;
         pks[n] = fs->f[i].is_pk && j->c.pk_mode != JDBC_PK_NONE;
         nf[n++] = i;
     }
     if (!n)
         return JDBC_OK;
-    /* the table's open segment, or a new one */
-    struct jdbc_seg *s = NULL;
-    for (int i = b->nsegs; i-- > 0;)
-        if (b->segs[i].table == t && b->segs[i].open) {
-            if (b->segs[i].op == op && cols_equal(&b->segs[i], cols, n))
-                s = &b->segs[i];
-            else
-                b->segs[i].open = 0;
-            break;
-        }
-    if (!s) {
-        if (b->nsegs == b->capsegs) {
-            int cap = b->capsegs ? b->capsegs * 2 : 8;
-            struct jdbc_seg *ns = realloc(b->segs, sizeof(*ns) * (size_t)cap);
-            if (!ns)
-                goto oom;
-            b->segs = ns;
-            b->capsegs = cap;
-        }
-        s = &b->segs[b->nsegs++];
-        memset(s, 0, sizeof(*s));
-        s->table = t;
-        s->op = op;
-        s->open = 1;
-        s->ncols = n;
-        s->cols = malloc(sizeof(int) * (size_t)n);
-        s->is_pk = malloc(sizeof(int) * (size_t)n);
-        if (!s->cols || !s->is_pk)
-            goto oom;
-        memcpy(s->cols, cols, sizeof(int) * (size_t)n);
-        memcpy(s->is_pk, pks, sizeof(int) * (size_t)n);
-    }
-    if (s->nrows == s->caprows) {
-        int cap = s->caprows ? s->caprows * 2 : 64;
-        int *nr = realloc(s->rows, sizeof(int) * (size_t)cap);
-        if (!nr)
-            goto oom;
-        s->rows = nr;
-        s->caprows = cap;
-    }
-    if (b->nrows == b->caprows) {
-        int cap = b->caprows ? b->caprows * 2 : 256;
-        struct jdbc_row *nr = realloc(b->rows, sizeof(*nr) * (size_t)cap);
-        if (!nr)
-            goto oom;
-        b->rows = nr;
-        b->caprows = cap;
-    }
-    if (b->ncells + (size_t)n > b->capcells) {
-        size_t cap = b->capcells ? b->capcells * 2 : 1024;
-        while (cap < b->ncells + (size_t)n)
-            cap *= 2;
-        struct jdbc_cell *nc = realloc(b->cells, sizeof(*nc) * cap);
-        if (!nc)
-            goto oom;
-        b->cells = nc;
-        b->capcells = cap;
-    }
-    struct jdbc_row *row = &b->rows[b->nrows];
-    row->rec = r;
-    row->cell0 = (uint32_t)b->ncells;
-    row->seg = (int)(s - b->segs);
-    row->skip = 0;
+    struct jdbc_cell cells[n];
     size_t data0 = b->data.len;
     for (int i = 0; i < n; i++) {
-        struct jdbc_cell *c = &b->cells[b->ncells + (size_t)i];
+        struct jdbc_cell *c = &cells[i];
         int is_null, binary;
         c->off = (uint32_t)b->data.len;
         if (jdbc_render(&b->data, j->url.dialect, t->cols[cols[i]].type, &fs->f[nf[i]],
@@ -688,9 +711,8 @@ static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
         if (jdbc_buf_add(&b->data, "", 1)) /* NUL after each cell: libpq text parameters */
             goto oom;
     }
-    b->ncells += (size_t)n;
-    s->rows[s->nrows++] = b->nrows++;
-    return JDBC_OK;
+    if (!jdbc_batch_place(j, t, r, op, cols, pks, cells, n))
+        return JDBC_OK;
 oom:
     snprintf(j->err, sizeof(j->err), "out of memory");
     return 2;
@@ -989,6 +1011,17 @@ static int batch_build(struct jdbc_task *j, struct cd_record **recs, size_t n)
                 continue; /* already in the database */
             pending_set(j->pending, r->topic, r->partition, r->offset + 1);
         }
+        if (r->value_pending) {
+            if ((rc = jdbc_fast_row(j, r)) <= 0) {
+                if (rc)
+                    return rc;
+                continue;
+            }
+            if ((rc = task_record_value(j->t, r)) < 0)
+                return CD_ERR_FATAL;
+            if (rc)
+                continue; /* not JSON: errors.tolerance took it */
+        }
         enum jdbc_op op;
         char err[512];
         if (jdbc_record_fields(&j->c, r, &j->fields, &op, err, sizeof(err))) {
@@ -999,7 +1032,7 @@ static int batch_build(struct jdbc_task *j, struct cd_record **recs, size_t n)
         if (op == JDBC_OP_SKIP)
             continue;
         struct jdbc_table *t;
-        if ((rc = table_get(j, r->topic, &t)))
+        if ((rc = jdbc_table_get(j, r->topic, &t)))
             return rc;
         rc = table_fit(j, t, &j->fields, op);
         if (rc == 1) {
@@ -1228,4 +1261,5 @@ const struct connector_plugin jdbc_sink_plugin = {
     .put = jdbc_put,
     .flush = jdbc_flush,
     .put_when_idle = 1, /* to learn the outcome of the batch in flight without new records */
+    .lazy_json_values = 1, /* jdbc_fast.c */
 };

@@ -148,6 +148,7 @@ struct jdbc_table {
     struct jdbc_column *cols;
     int ncols, capcols;
     void *stmts; /* backend cache, freed by the backend's stmt_clear */
+    int hint[32]; /* jdbc_fast.c: the column the k-th field of the last row matched */
     struct jdbc_table *next;
 };
 
@@ -322,6 +323,19 @@ struct jdbc_task {
     } rejected; /* records reported failed since every record put was last written */
     char err[1536];
 };
+
+/* The table for topic, its metadata loaded (jdbc.c). JDBC_OK or a JDBC_E_* class (j->err). */
+int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out);
+/* Adds record r as a row of table t whose n cells (columns cols, pk flags pks) are rendered
+ * already (their bytes in j->batch.data). 0, or -1 when memory is short. */
+int jdbc_batch_place(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
+                     enum jdbc_op op, const int *cols, const int *pks,
+                     const struct jdbc_cell *cells, int n);
+/* Schemaless JSON straight from the record's bytes to a row (jdbc_fast.c), for a record whose
+ * value the runtime left unconverted: 0 = the row is in the batch, 1 = not taken (convert the
+ * value and map it the usual way), or a JDBC_E_* class (j->err) from loading the table. It
+ * takes plain cases only: an existing table with a column of a fitting type for every field. */
+int jdbc_fast_row(struct jdbc_task *j, struct cd_record *r);
 
 /* Masks the password in j->err: a backend calls it after copying a database client's message
  * there, as a client may echo the connection parameters it was given. */

@@ -12,6 +12,7 @@ the server's Handler_write counter on MariaDB) says the rows are nearly all ther
 rows/s, the ratios, the CPU seconds of each process, the worker's peak RSS and each goal."""
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -84,8 +85,14 @@ def produce(bootstrap, topic, path):
                     "-X", "sticky.partitioning.linger.ms=0", "-l", path], check=True)
 
 
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def run_connectd(db, db_pid, table, extra, tmp):
-    """Runs one sink on a fresh dev-kafka + worker; returns (secs, cpu worker, cpu db, rss)."""
+    """Runs one sink on a fresh dev-kafka + worker; returns (secs, cpu worker, cpu db, rss).
+    Prints the CPU seconds of kcat and dev-kafka too: all four share the machine's cores."""
     kafka = harness.DevKafka(topics=(f"{table}:{PARTITIONS}",))
     w = None
     try:
@@ -102,6 +109,7 @@ def run_connectd(db, db_pid, table, extra, tmp):
         harness.wait_until(lambda: db.count(table) >= 1, 60, 0.1, "the warm-up row")
         db.mark()
         c0, d0, t0 = cpu(w.proc.pid), cpu(db_pid), time.time()
+        k0, p0 = cpu(kafka.proc.pid), children_cpu()
         produced = []
 
         def producer_run():
@@ -111,12 +119,14 @@ def run_connectd(db, db_pid, table, extra, tmp):
         producer.start()
         harness.wait_until(lambda: db.arrived(table), 600, 0.1, f"{N} rows in {table}")
         secs = time.time() - t0
-        c1, d1 = cpu(w.proc.pid), cpu(db_pid)
+        c1, d1, k1 = cpu(w.proc.pid), cpu(db_pid), cpu(kafka.proc.pid)
         producer.join()
+        p1 = children_cpu()
         rss = peak_rss_mib(w.proc.pid)
         stored = db.count(table) - 1
         assert stored == N, f"{table} holds {stored} rows, expected {N}\n{w.logs()[-3000:]}"
-        print(f"  (kcat finished producing after {produced[0]:.1f} s)", flush=True)
+        print(f"  (kcat finished producing after {produced[0]:.1f} s; CPU kcat {p1 - p0:.1f} s, "
+              f"dev-kafka {k1 - k0:.1f} s)", flush=True)
         return secs, c1 - c0, d1 - d0, rss
     finally:
         if w:

@@ -560,13 +560,18 @@ def test_postgres_down_20s_mid_stream_loses_nothing_and_never_fails(postgres, de
          max_retries=20, connection_attempts=1, connection_backoff_ms=200,
          errors_retry_delay_max_ms=2000)
     n = 6000
-    prod = _producer_thread(dev_kafka.bootstrap, name, n, rate_per_batch=100, pause=0.05)
+    # a first part before the outage, the rest during it: a sink that keeps pace with the
+    # producer would otherwise be done before the outage starts
+    quota = [1000]
+    prod = _producer_thread(dev_kafka.bootstrap, name, n, rate_per_batch=100, pause=0.05,
+                            quota=quota)
 
     def count():
         return (db.rows(f"SELECT count(*) FROM {name}") or [(0,)])[0][0]
     harness.wait_until(lambda: count() > 0, 30, 0.1, "progress")
     before = count()
     postgres.stop()
+    quota[0] = n
     states = set()
     end = time.time() + 20
     while time.time() < end:
@@ -603,13 +608,16 @@ def test_mariadb_down_mid_stream_exactly_once_loses_nothing_duplicates_nothing(
          retry_backoff_ms=500, max_retries=20, connection_attempts=1,
          connection_backoff_ms=200, errors_retry_delay_max_ms=2000)
     n = 6000
-    prod = _producer_thread(dev_kafka.bootstrap, "myoutage", n, rate_per_batch=100, pause=0.05)
+    quota = [1000]  # the rest arrives during the outage, as in the Postgres test
+    prod = _producer_thread(dev_kafka.bootstrap, "myoutage", n, rate_per_batch=100, pause=0.05,
+                            quota=quota)
 
     def count():
         return (db.rows("SELECT count(*) FROM myoutage") or [(0,)])[0][0]
     harness.wait_until(lambda: count() > 0, 30, 0.1, "progress")
     before = count()
     mariadb.stop()
+    quota[0] = n
     states = set()
     end = time.time() + 10
     while time.time() < end:

@@ -1,6 +1,7 @@
 /* test_json_parse.c — cd_json_parse must accept exactly what jansson's json_loadb accepts and
  * build an equal tree: hand-picked edge cases, then random documents, valid and mutated,
- * compared against jansson itself. */
+ * compared against jansson itself. The flat-object scanner must never accept what
+ * cd_json_parse refuses, and must read what it accepts as cd_json_parse does. */
 /* clang-format off */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,12 +194,123 @@ static void test_random_documents(void **state)
     }
 }
 
+/* The scanner on buf: when it takes the whole text, cd_json_parse must give an object with
+ * the same members (the last of duplicate keys wins there) and equal values. Returns 1 when
+ * the scanner took it. */
+static int scan_agrees(const char *buf, size_t len)
+{
+    struct cd_jscan sc;
+    struct cd_jmember m[64];
+    int n = 0, rc = -1;
+    if (cd_jscan_start(&sc, buf, len) == 0)
+        while (n < 64 && (rc = cd_jscan_next(&sc, &m[n])) == 1)
+            n++;
+    if (rc != 0)
+        return 0;
+    json_t *o = cd_json_parse(buf, len, CD_JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(o)) {
+        print_error("scanner took what the parser refuses: '%.*s'\n", (int)len, buf);
+        fail();
+    }
+    int distinct = 0;
+    for (int i = 0; i < n; i++) {
+        char key[256], val[4096];
+        assert_true(m[i].key_len < sizeof(key) && m[i].val_len < sizeof(val));
+        size_t kn = cd_json_unescape(key, m[i].key, m[i].key_len);
+        json_t *v = json_object_getn(o, key, kn);
+        int later = 0; /* a later duplicate holds the parser's value */
+        for (int k = i + 1; k < n; k++)
+            later |= m[k].key_len == m[i].key_len && !memcmp(m[k].key, m[i].key, m[i].key_len);
+        assert_non_null(v);
+        if (later)
+            continue;
+        distinct++;
+        memcpy(val, m[i].val, m[i].val_len);
+        val[m[i].val_len] = 0;
+        switch (m[i].kind) {
+        case CDJ_STRING: {
+            size_t vn = m[i].val_esc ? cd_json_unescape(val, m[i].val, m[i].val_len) : m[i].val_len;
+            assert_true(json_is_string(v) && json_string_length(v) == vn &&
+                        !memcmp(json_string_value(v), val, vn));
+            break;
+        }
+        case CDJ_INT:
+            assert_true(json_is_integer(v) && json_integer_value(v) == strtoll(val, NULL, 10));
+            break;
+        case CDJ_REAL:
+            assert_true(json_is_real(v) && json_real_value(v) == strtod(val, NULL));
+            break;
+        case CDJ_TRUE:
+        case CDJ_FALSE:
+            assert_true(json_is_boolean(v) && json_is_true(v) == (m[i].kind == CDJ_TRUE));
+            break;
+        case CDJ_NULL:
+            assert_true(json_is_null(v));
+            break;
+        }
+    }
+    assert_int_equal(json_object_size(o), distinct);
+    json_decref(o);
+    return 1;
+}
+
+static void test_scan_edge_cases(void **state)
+{
+    (void)state;
+    static const char *taken[] = {
+        "{}", " {\"a\" : 1 , \"b\":-2.50,\"c\":\"x\\\"y\\u00e9\\/\", \"d\":true,\"e\":null}\n",
+        "{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}", "{\"a\":1,\"a\":2}", "{\"k\\n\":false}",
+        "{\"a\":123456789012345678}", "{\"a\":-0}",
+    };
+    static const char *left[] = {
+        "", "[]", "1", "{", "{\"a\":1", "{\"a\":1,}", "{,}", "{\"a\":{}}", "{\"a\":[1]}",
+        "{\"a\":1e5}", "{\"a\":1234567890123456789}", "{\"a\":\"\\u0000\"}",
+        "{\"a\":\"\\ud834\\udd1e\"}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":\"\x01\"}",
+        "{\"a\":\"\xc0\x80\"}", "{\"a\":tru}", "{} x", "{\"a\" 1}", "{\"a\":1 \"b\":2}",
+        "{\"a\":\"\\x\"}", "{\"a\":+1}", "{\"a\":NaN}",
+    };
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        assert_true(scan_agrees(taken[i], strlen(taken[i])));
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+        assert_false(scan_agrees(left[i], strlen(left[i])));
+}
+
+/* Random flat objects, valid and mutated: the scanner agrees with the parser whenever it
+ * takes one, and it takes most of the valid ones. */
+static void test_scan_random(void **state)
+{
+    (void)state;
+    static const size_t flags[] = {JSON_COMPACT, JSON_INDENT(2), JSON_ENSURE_ASCII};
+    char buf[8192];
+    int valid = 0, taken = 0;
+    for (int i = 0; i < 20000; i++) {
+        json_t *o = json_object();
+        for (int k = rnd() % 8; k > 0; k--) {
+            json_t *key = random_string();
+            json_object_set_new(o, json_string_value(key), random_value(4));
+            json_decref(key);
+        }
+        size_t n = json_dumpb(o, buf, sizeof(buf), flags[rnd() % 3]);
+        json_decref(o);
+        if (n > sizeof(buf))
+            continue;
+        valid++;
+        taken += scan_agrees(buf, n);
+        for (int m = rnd() % 4; m > 0; m--)
+            mutate(buf, &n, sizeof(buf));
+        scan_agrees(buf, n);
+    }
+    assert_true(taken > valid / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_cases),
         cmocka_unit_test(test_depth),
         cmocka_unit_test(test_random_documents),
+        cmocka_unit_test(test_scan_edge_cases),
+        cmocka_unit_test(test_scan_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
