@@ -541,8 +541,11 @@ static int work_put(struct snk *s, struct snk_work *w)
     if (called && (nrec || !keep))
         work_release_held(s);
     for (size_t i = 0; i < n; i++) {
-        snk_mark_consumed(s, w->msgs[i]);
-        snk_track_topic(s, rd_kafka_topic_name(w->msgs[i]->rkt));
+        rd_kafka_message_t *m = w->msgs[i], *next = i + 1 < n ? w->msgs[i + 1] : NULL;
+        if (next && next->rkt == m->rkt && next->partition == m->partition)
+            continue; /* a partition's messages come in runs: the last of each run will do */
+        snk_mark_consumed(s, m);
+        snk_track_topic(s, rd_kafka_topic_name(m->rkt));
     }
     if (w && keep && nrec)
         s->held = w;

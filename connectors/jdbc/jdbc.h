@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum jdbc_dialect { JDBC_PG = 0, JDBC_MYSQL };
 
@@ -87,8 +88,22 @@ struct jdbc_buf {
     char *p;
     size_t len, cap;
 };
-int jdbc_buf_reserve(struct jdbc_buf *b, size_t more); /* 0 or -1 (ENOMEM) */
-int jdbc_buf_add(struct jdbc_buf *b, const void *s, size_t n);
+int jdbc_buf_grow(struct jdbc_buf *b, size_t more); /* jdbc_buf_reserve's slow path */
+/* Inline: a row's every cell passes here, several times over. */
+static inline int jdbc_buf_reserve(struct jdbc_buf *b, size_t more) /* 0 or -1 (ENOMEM) */
+{
+    return b->len + more + 1 <= b->cap ? 0 : jdbc_buf_grow(b, more);
+}
+static inline int jdbc_buf_add(struct jdbc_buf *b, const void *s, size_t n)
+{
+    if (jdbc_buf_reserve(b, n))
+        return -1;
+    if (n)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
 int jdbc_buf_str(struct jdbc_buf *b, const char *s);
 int jdbc_buf_printf(struct jdbc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int jdbc_buf_int(struct jdbc_buf *b, long long v); /* decimal, without printf's cost */

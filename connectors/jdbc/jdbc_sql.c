@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int jdbc_buf_reserve(struct jdbc_buf *b, size_t more)
+int jdbc_buf_grow(struct jdbc_buf *b, size_t more)
 {
-    if (b->len + more + 1 <= b->cap)
-        return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + more + 1)
         cap *= 2;
@@ -21,17 +19,6 @@ int jdbc_buf_reserve(struct jdbc_buf *b, size_t more)
         return -1;
     b->p = p;
     b->cap = cap;
-    return 0;
-}
-
-int jdbc_buf_add(struct jdbc_buf *b, const void *s, size_t n)
-{
-    if (jdbc_buf_reserve(b, n))
-        return -1;
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
     return 0;
 }
 
@@ -137,34 +124,23 @@ void jdbc_table_split(const char *fmt, const char *topic, char **schema, char **
 
 int jdbc_copy_escape(struct jdbc_buf *b, const char *s, size_t len)
 {
+    /* the escaped form of each byte that needs one; most text has none, and its runs of plain
+     * bytes are copied whole */
+    static const char esc[256] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r',
+                                  [0] = '0'}; /* \0: LOAD DATA only; Postgres text has no NUL */
     if (jdbc_buf_reserve(b, 2 * len))
         return -1;
     char *w = b->p + b->len;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        switch (c) {
-        case '\\':
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && !esc[*p])
+            p++;
+        memcpy(w, run, (size_t)(p - run));
+        w += p - run;
+        if (p < end) {
             *w++ = '\\';
-            *w++ = '\\';
-            break;
-        case '\t':
-            *w++ = '\\';
-            *w++ = 't';
-            break;
-        case '\n':
-            *w++ = '\\';
-            *w++ = 'n';
-            break;
-        case '\r':
-            *w++ = '\\';
-            *w++ = 'r';
-            break;
-        case 0:
-            *w++ = '\\';
-            *w++ = '0'; /* LOAD DATA only; Postgres text cannot hold NUL anyway */
-            break;
-        default:
-            *w++ = c;
+            *w++ = esc[*p++];
         }
     }
     b->len = (size_t)(w - b->p);
