@@ -231,6 +231,18 @@ static int string_char(struct jp *j, int copy)
  * which then needs no per-character call. */
 static const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
 {
+    /* eight bytes at a time while none is a quote, a backslash, a control character or
+     * non-ASCII (the tests may flag a plain byte after one that is not, never miss one) */
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t v, q, b;
+        memcpy(&v, p, 8);
+        q = v ^ (ones * '"');
+        b = v ^ (ones * '\\');
+        if ((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
+            break;
+        p += 8;
+    }
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
         p++;
     return p;

@@ -15,7 +15,6 @@
 #include "json_parse.h"
 
 #include <string.h>
-#include <strings.h>
 
 #define FAST_MAX_FIELDS 64
 
@@ -26,10 +25,22 @@ struct fast_row {
     struct jdbc_cell cells[FAST_MAX_FIELDS];
 };
 
+static unsigned char tolower_ascii(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+/* name (a column's, NUL-ended) equals the n bytes at s (a JSON key: no NUL); MySQL's names
+ * ignore case. A loop, not strncmp: names are short and this runs for every field. */
 static int name_is(const struct jdbc_task *j, const char *name, const char *s, size_t n)
 {
-    int same = j->url.dialect == JDBC_MYSQL ? !strncasecmp(name, s, n) : !strncmp(name, s, n);
-    return same && name[n] == '\0';
+    int fold = j->url.dialect == JDBC_MYSQL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)name[i], b = (unsigned char)s[i];
+        if (a != b && (!fold || tolower_ascii(a) != tolower_ascii(b)))
+            return 0; /* also at name's NUL, as s has none */
+    }
+    return name[n] == '\0';
 }
 
 static int list_has(char *const *l, int n, const char *s, size_t len)
