@@ -85,6 +85,19 @@ def produce(bootstrap, topic, path):
                     "-X", "sticky.partitioning.linger.ms=0", "-l", path], check=True)
 
 
+LAST_RUN = {}  # CPU seconds of kcat + dev-kafka in the last run_connectd
+
+
+def ceiling(db_cpu, base_rate, what):
+    """What the CPU the database, kcat and dev-kafka used leaves possible on this machine's
+    cores even if connectd took none: it bounds the ratio against the database's own loader,
+    which runs alone."""
+    need = (db_cpu + LAST_RUN["feeders"]) / os.cpu_count()
+    return (f"  (bound: {what}, kcat and dev-kafka alone used {db_cpu + LAST_RUN['feeders']:.1f} "
+            f"CPU-s, at least {need:.1f} s on {os.cpu_count()} cores, so at most "
+            f"{N / need:.0f} rows/s = {N / need / base_rate:.2f}x even with connectd free)")
+
+
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
@@ -107,6 +120,8 @@ def run_connectd(db, db_pid, table, extra, tmp):
         # a first record creates the table, so the clock starts with the sink in its group
         produce(kafka.bootstrap, table, os.path.join(tmp, "warm.jsonl"))
         harness.wait_until(lambda: db.count(table) >= 1, 60, 0.1, "the warm-up row")
+        if hasattr(db, "quiesce"):
+            db.quiesce()
         db.mark()
         c0, d0, t0 = cpu(w.proc.pid), cpu(db_pid), time.time()
         k0, p0 = cpu(kafka.proc.pid), children_cpu()
@@ -127,6 +142,7 @@ def run_connectd(db, db_pid, table, extra, tmp):
         assert stored == N, f"{table} holds {stored} rows, expected {N}\n{w.logs()[-3000:]}"
         print(f"  (kcat finished producing after {produced[0]:.1f} s; CPU kcat {p1 - p0:.1f} s, "
               f"dev-kafka {k1 - k0:.1f} s)", flush=True)
+        LAST_RUN["feeders"] = (p1 - p0) + (k1 - k0)
         return secs, c1 - c0, d1 - d0, rss
     finally:
         if w:
@@ -183,9 +199,18 @@ class PG(DB):
             self.per_byte = self.count(table) / size
         return size * self.per_byte
 
+    def quiesce(self):
+        """Waits for the aftermath of the previous run (autovacuum of a freshly filled table,
+        dirty buffers) to pass, so that each measurement starts from a quiet server."""
+        self.srv.query("CHECKPOINT")
+        harness.wait_until(lambda: self.one("SELECT count(*) FROM pg_stat_activity WHERE "
+                                            "backend_type = 'autovacuum worker'") == 0,
+                           60, 0.2, "autovacuum to finish")
+
     def load(self, like, csv):
         """`psql \\copy` of the CSV into a table shaped like the connector's."""
         self.srv.query(f'CREATE TABLE vitals_copy (LIKE "{like}")')
+        self.quiesce()
         cols = ",".join(f'"{c}"' for c in COLS)
         d0, t0 = cpu(self.pid), time.time()
         subprocess.run(["psql", "-q", "-h", "127.0.0.1", "-p", str(self.srv.port), "-U",
@@ -304,7 +329,7 @@ def run(tmp):
         if "pg" in ONLY:
             s, cw, cd, r = run_connectd(pg, pg.pid, "vitals_pg", {"insert.mode": "insert"}, tmp)
             rss.append(r)
-            res["pg_ins"] = N / s
+            res["pg_ins"], res["pg_ins_db_cpu"] = N / s, cd
             out.append(f"postgres insert:  {N / s:9.0f} rows/s ({s:.1f} s; CPU connectd {cw:.1f} s, "
                        f"postgres {cd:.1f} s; peak RSS {r:.0f} MiB)")
             print(out[-1], flush=True)
@@ -312,6 +337,7 @@ def run(tmp):
             res["pg_copy"] = N / s
             out.append(f"psql \\copy:       {N / s:9.0f} rows/s ({s:.1f} s; CPU postgres {cd:.1f} s)")
             print(out[-1], flush=True)
+            print(ceiling(res["pg_ins_db_cpu"], res["pg_copy"], "postgres"), flush=True)
         if "up" in ONLY:
             s, cw, cd, r = run_connectd(pg, pg.pid, "vitals_up",
                                         {"insert.mode": "upsert", "pk.mode": "record_value",
@@ -335,7 +361,7 @@ def run(tmp):
         try:
             s, cw, cd, r = run_connectd(my, my.pid, "vitals_my", {"insert.mode": "insert"}, tmp)
             rss.append(r)
-            res["my_ins"] = N / s
+            res["my_ins"], res["my_ins_db_cpu"] = N / s, cd
             out.append(f"mysql insert:     {N / s:9.0f} rows/s ({s:.1f} s; CPU connectd {cw:.1f} s, "
                        f"mariadbd {cd:.1f} s; peak RSS {r:.0f} MiB)")
             print(out[-1], flush=True)
@@ -343,6 +369,7 @@ def run(tmp):
             res["my_load"] = N / s
             out.append(f"LOAD DATA LOCAL:  {N / s:9.0f} rows/s ({s:.1f} s; CPU mariadbd {cd:.1f} s)")
             print(out[-1], flush=True)
+            print(ceiling(res["my_ins_db_cpu"], res["my_load"], "mariadbd"), flush=True)
         finally:
             my.srv.close()
     goals = []
