@@ -213,9 +213,47 @@ static int shortest_prec(double v, char *buf, size_t n)
     return sig_digits(buf);
 }
 
-/* Java's Double.toString for the common range: shortest digits, ".0" for integral values,
- * E notation outside [1e-3, 1e7). */
+/* java_double for values in [1e-3, 1e7) with at most 6 decimals (sensor readings), from an
+ * integer instead of printf and strtod. With k the fewest decimals for which m = v * 10^k
+ * rounds to an integer such that m / 10^k == v, the text m * 10^-k reads back as v (the
+ * division and strtod both round the same exact quotient) and no shorter text does (fewer
+ * decimals failed; m is unique below 2^53). Returns 0, or -1 when v is not such a value. */
+static int java_double_short(double v, char *out, size_t n)
+{
+    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+    double a = fabs(v);
+    if (!(a >= 1e-3 && a < 1e7) || n < 32)
+        return -1;
+    for (int k = 0; k <= 6; k++) {
+        double m = nearbyint(a * p10[k]);
+        if (m / p10[k] != a)
+            continue;
+        uint64_t u = (uint64_t)m;
+        char tmp[32], *w = tmp + sizeof(tmp);
+        *--w = '\0';
+        if (!k)
+            *--w = '0'; /* at least one decimal: "72.0" */
+        for (int i = 0; i < k; i++, u /= 10)
+            *--w = (char)('0' + u % 10);
+        *--w = '.';
+        do
+            *--w = (char)('0' + u % 10);
+        while (u /= 10);
+        if (v < 0)
+            *--w = '-';
+        memcpy(out, w, (size_t)(tmp + sizeof(tmp) - w));
+        return 0;
+    }
+    return -1;
+}
+
 void java_double(double v, char *out, size_t n)
+{
+    if (java_double_short(v, out, n))
+        java_double_general(v, out, n);
+}
+
+void java_double_general(double v, char *out, size_t n)
 {
     if (isnan(v)) {
         snprintf(out, n, "NaN");

@@ -31,7 +31,10 @@ char *json_compact(const json_t *v, size_t *len);
  * returns its length. snprintf cost a tenth of a record encoder's time. */
 size_t cd_int_text(char *out, int64_t v);
 
-/* Java's Double.toString (72.0, 72.5, 1.0E10). */
+/* Java's Double.toString (72.0, 72.5, 1.0E10): shortest digits that read back, ".0" for
+ * integral values, E notation outside [1e-3, 1e7). */
 void java_double(double v, char *out, size_t n);
+/* The same without the fast path for values with few decimals (the tests compare them). */
+void java_double_general(double v, char *out, size_t n);
 
 #endif

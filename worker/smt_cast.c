@@ -344,7 +344,7 @@ static int cast_schemaless(struct cast *c, struct cd_data *d, char *err, size_t 
     }
     if (smt_require_map(d->value, "cast types", err, errlen))
         return -1;
-    json_t *out = json_copy(d->value), *ct;
+    json_t *out = smt_writable(d->value), *ct;
     const char *f;
     json_object_foreach(c->casts, f, ct) {
         json_t *v = json_object_get(d->value, f), *nv = json_null();

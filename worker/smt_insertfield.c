@@ -147,7 +147,7 @@ static int ins_apply(void *state, struct cd_record *r, char *err, size_t errlen)
                 json_decref(vals[j]);
             return -1;
         }
-    json_t *value = json_copy(d->value);
+    json_t *value = smt_writable(d->value);
     for (int i = 0; i < F_COUNT; i++)
         if (vals[i])
             json_object_set_new(value, s->f[i].name, vals[i]);

@@ -134,7 +134,7 @@ static int mf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
     if (d->schema ? smt_require_struct(d->schema, d->value, purpose, err, errlen)
                   : smt_require_map(d->value, purpose, err, errlen))
         return -1;
-    out = json_copy(d->value);
+    out = smt_writable(d->value);
     json_array_foreach(m->fields, i, f) {
         const char *name = json_string_value(f);
         json_t *fs = d->schema ? smt_field(d->schema, name) : NULL;

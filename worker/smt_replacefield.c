@@ -120,6 +120,13 @@ static int rf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
     if (!d->schema) {
         if (smt_require_map(d->value, purpose, err, errlen))
             return -1;
+        if (!json_object_size(f->renames)) { /* removals only: in place keeps the order */
+            json_t *out = smt_writable(d->value);
+            void *tmp;
+            json_object_foreach_safe(out, tmp, k, v) if (!keep(f, k)) json_object_del(out, k);
+            smt_data_set(d, NULL, out);
+            return 1;
+        }
         json_t *out = json_object();
         json_object_foreach(d->value, k, v) if (keep(f, k))
             json_object_set(out, renamed(f, k), v);

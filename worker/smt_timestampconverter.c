@@ -232,7 +232,7 @@ static int tc_schemaless(struct tc *t, struct cd_data *d, char *err, size_t errl
         return -1;
     if (!(nv = convert(t, NULL, json_object_get(d->value, t->field), err, errlen)))
         return -1;
-    json_t *out = json_copy(d->value);
+    json_t *out = smt_writable(d->value);
     json_object_set_new(out, t->field, nv);
     smt_data_set(d, NULL, out);
     return 1;

@@ -26,6 +26,11 @@ static inline struct cd_data *smt_operand(struct cd_record *r, enum smt_side sid
 
 /* Replaces d's schema and value with the given new references (either may be NULL). */
 void smt_data_set(struct cd_data *d, json_t *schema, json_t *value);
+/* A struct or map value for a transform to change and hand to smt_data_set: v itself (a new
+ * reference) when the record holds the only reference, else a shallow copy. Only its own
+ * members may be set or removed: their values may be shared. A transform that fails after
+ * changing it in place leaves the record half changed, which is then dropped anyway. */
+json_t *smt_writable(json_t *v);
 
 /* ---- config ---- */
 

@@ -250,6 +250,42 @@ static void mask_field_null_values_and_replacement(void **st)
     SMT_CHECK_VALUE(&r, "{\"schema\":" S_STRUCT_ID_COST ",\"payload\":{\"id\":42,\"cost\":0}}");
 }
 
+/* Transforms change a value in place only when the record holds its one reference: a value
+ * someone else still holds (a source connector's template, say) stays as it was. */
+static void value_held_elsewhere_is_copied_not_changed(void **st)
+{
+    static const char *const conf[] = {
+        "transforms", "drop,add,cast,mask", "transforms.drop.type", "ReplaceField$Value",
+        "transforms.drop.exclude", "note", "transforms.add.type", "InsertField$Value",
+        "transforms.add.static.field", "site", "transforms.add.static.value", "barn-7",
+        "transforms.cast.type", "Cast$Value", "transforms.cast.spec", "hr:float64",
+        "transforms.mask.type", "MaskField$Value", "transforms.mask.fields", "id", NULL};
+    const char *text = "{\"id\":\"d1\",\"hr\":72,\"note\":\"x\"}";
+    json_t *conf_j = smt_conf(conf);
+    char err[256];
+    struct transform_chain *chain = transform_chain_new(conf_j, err, sizeof(err));
+    json_decref(conf_j);
+    assert_non_null(chain);
+    for (int held = 0; held < 2; held++) {
+        json_t *orig = json_loads(text, 0, NULL);
+        struct cd_record *r = cd_record_new("t");
+        r->value.value = held ? json_incref(orig) : orig;
+        const char *cls = NULL;
+        assert_int_equal(transform_chain_apply(chain, r, err, sizeof(err), &cls), 1);
+        char *got = json_dumps(r->value.value, JSON_COMPACT);
+        assert_string_equal(got, "{\"id\":\"\",\"hr\":72.0,\"site\":\"barn-7\"}");
+        free(got);
+        if (held) {
+            char *kept = json_dumps(orig, JSON_COMPACT);
+            assert_string_equal(kept, text);
+            free(kept);
+            json_decref(orig);
+        }
+        cd_record_free(r);
+    }
+    transform_chain_free(chain);
+}
+
 static void flatten_nested_map_and_struct(void **st)
 {
     static const char *const conf[] = {"transforms", "flatten", "transforms.flatten.type",
@@ -309,6 +345,7 @@ int main(void)
         cmocka_unit_test(filter_and_negated_extract_as_in_kafka_docs),
         cmocka_unit_test(replace_field_exclude_include_rename),
         cmocka_unit_test(replace_field_with_schema),
+        cmocka_unit_test(value_held_elsewhere_is_copied_not_changed),
         cmocka_unit_test(value_to_key_schemaless_and_schema),
         cmocka_unit_test(mask_field_null_values_and_replacement),
         cmocka_unit_test(flatten_nested_map_and_struct),

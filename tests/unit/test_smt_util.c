@@ -25,6 +25,29 @@ static void doubles_print_like_java(void **st)
     }
 }
 
+/* java_double's fast path for values with few decimals gives what the general path gives. */
+static void double_fast_path_matches_general_path(void **st)
+{
+    static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+    unsigned long long s = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 300000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double v;
+        if (i % 4 == 3) /* any bit pattern */
+            memcpy(&v, &s, sizeof(v));
+        else /* a decimal with 0-8 decimals, around the range's edges too */
+            v = (double)(long long)(s % 20000000000ull) / scale[(s >> 40) % 9] *
+                (i % 2 ? -1 : 1) / ((s >> 50) % 3 == 0 ? 1000 : 1);
+        char fast[64], general[64];
+        java_double(v, fast, sizeof(fast));
+        java_double_general(v, general, sizeof(general));
+        if (strcmp(fast, general))
+            fail_msg("%.17g: fast %s, general %s", v, fast, general);
+    }
+}
+
 static void date_format_patterns_like_simpledateformat(void **st)
 {
     char out[128];
@@ -90,6 +113,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(doubles_print_like_java),
+        cmocka_unit_test(double_fast_path_matches_general_path),
         cmocka_unit_test(date_format_patterns_like_simpledateformat),
         cmocka_unit_test(date_parse_fixed_width_names_and_zones),
         cmocka_unit_test(java_regex_whole_match_and_replacement),
