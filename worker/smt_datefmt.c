@@ -5,6 +5,7 @@
  * Numeric fields directly followed by another numeric field parse a fixed number of digits
  * (the letter count), as SimpleDateFormat does for "yyyyMMdd". */
 #include "smt_util.h"
+#include "conv_util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -129,12 +130,21 @@ static size_t put(char *out, size_t o, size_t n, const char *s)
     return o;
 }
 
+/* v as %0*lld would write it, without printf (TimestampRouter formats every record). */
 static size_t put_num(char *out, size_t o, size_t n, int64_t v, int width)
 {
-    char buf[48];
+    char digits[24], buf[48];
+    size_t len = cd_int_text(digits, v), k = 0;
+    const char *d = digits;
     if (width > 20)
         width = 20;
-    snprintf(buf, sizeof(buf), "%0*lld", width, (long long)v);
+    if (*d == '-') {
+        buf[k++] = *d++;
+        len--;
+    }
+    while ((int)(k + len) < width)
+        buf[k++] = '0';
+    memcpy(buf + k, d, len + 1);
     return put(out, o, n, buf);
 }
 
