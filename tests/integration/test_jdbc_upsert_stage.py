@@ -147,16 +147,29 @@ def test_upsert_stage_hostile_names_and_values_arrive_byte_exact(pg, dev_kafka, 
     recs = [{evil_key: f"key\t{i}\\", evil: values[i % len(values)] + str(i)}
             for i in range(300)]
     recs += [{evil_key: f"key\t{i}\\", evil: "again\n" + str(i)} for i in range(0, 300, 2)]
+    pg.exec("DROP TABLE IF EXISTS evil_up")  # a rerun starts from scratch
     one_partition(dev_kafka, "evil_up")
     produce_batch(dev_kafka.bootstrap, "evil_up", recs)
     upsert_sink(w, pg, "evil-up", "evil_up", pk_mode="record_value", pk_fields=evil_key)
     expect = sorted((f"key\t{i}\\", ("again\n" + str(i)) if i % 2 == 0
                      else values[i % len(values)] + str(i)) for i in range(300))
-    got = harness.wait_until(
-        lambda: (pg.rows("SELECT count(*) FROM evil_up") or [(0,)])[0][0] == 300 and
-        pg.rows(f"SELECT {pg.q(evil_key)}, {pg.q(evil)} FROM evil_up") or None, 30, 0.2, "rows")
-    assert sorted(got) == expect
-    assert stages(pg, evil) == [[(evil_key, "text"), (evil, "text")]]
+
+    def arrived(expect):
+        got = harness.wait_until(
+            lambda: (pg.rows("SELECT count(*) FROM evil_up") or [(0,)])[0][0] == 300 and
+            sorted(pg.rows(f"SELECT {pg.q(evil_key)}, {pg.q(evil)} FROM evil_up") or []) == expect
+            and expect, 30, 0.2, "rows")
+        assert got == expect
+    arrived(expect)
+    staged = [[(evil_key, "text"), (evil, "text")]]
+    if stages(pg, evil) != staged:
+        # once in a CI run (of 3) the rows were right but no put had 64 rows (the sink got the
+        # first fetch in pieces): a second batch, sent while the sink runs, must be staged
+        recs = [{evil_key: f"key\t{i}\\", evil: "third\t" + values[i % len(values)]}
+                for i in range(300)]
+        produce_batch(dev_kafka.bootstrap, "evil_up", recs)
+        arrived(sorted((r[evil_key], r[evil]) for r in recs))
+    assert stages(pg, evil) == staged
 
 
 def test_upsert_stage_of_key_columns_only_does_nothing_on_conflict(pg, dev_kafka,
