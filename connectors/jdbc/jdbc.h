@@ -250,6 +250,9 @@ enum jdbc_type jdbc_type_of_json(json_t *v);
 /* Class of a database column type name (udt/DATA_TYPE, lower case). */
 enum jdbc_type jdbc_type_of_sqlname(enum jdbc_dialect d, const char *name, const char *full);
 const char *jdbc_type_name(enum jdbc_type t);
+int jdbc_type_is_int(enum jdbc_type t); /* JT_INT8 .. JT_INT64 */
+/* pk.mode=kafka's default column names: topic, partition, offset. */
+extern const char *const jdbc_kafka_pk_names[3];
 
 /* Compatibility of a value of class vt (with json value v) with a column of class ct.
  * Returns 0 = fine, 1 = needs widening to DOUBLE, -1 = incompatible. */

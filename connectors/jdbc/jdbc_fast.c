@@ -12,6 +12,7 @@
  * form jdbc_render would print (both parse correctly rounded). */
 #include "jdbc.h"
 
+#include "conv_util.h"
 #include "json_parse.h"
 
 #include <string.h>
@@ -67,11 +68,6 @@ static int col_of(const struct jdbc_task *j, struct jdbc_table *t, int k, const 
     return -1;
 }
 
-static int is_int_col(enum jdbc_type ct)
-{
-    return ct >= JT_INT8 && ct <= JT_INT64;
-}
-
 /* Appends the cell text of member m for a column of type ct, as jdbc_render would write it.
  * 0, 1 when this path does not take the pair, -1 when memory is short. */
 static int fast_text(struct jdbc_task *j, struct jdbc_buf *d, enum jdbc_type ct,
@@ -90,7 +86,7 @@ static int fast_text(struct jdbc_task *j, struct jdbc_buf *d, enum jdbc_type ct,
         d->len += cd_json_unescape(d->p + d->len, m->val, m->val_len);
         return 0;
     case CDJ_INT:
-        if (!is_int_col(ct) && ct != JT_FLOAT32 && ct != JT_FLOAT64 && ct != JT_DECIMAL &&
+        if (!jdbc_type_is_int(ct) && ct != JT_FLOAT32 && ct != JT_FLOAT64 && ct != JT_DECIMAL &&
             ct != JT_OTHER)
             return 1;
         if (m->val_len == 2 && m->val[0] == '-' && m->val[1] == '0')
@@ -139,13 +135,11 @@ static int fast_cell(struct jdbc_task *j, struct jdbc_table *t, struct fast_row 
 static int fast_kafka_cells(struct jdbc_task *j, struct jdbc_table *t, struct fast_row *row,
                             const struct cd_record *r)
 {
-    static const char *const names[] = {"__connect_topic", "__connect_partition",
-                                        "__connect_offset"};
     char num[2][24];
-    snprintf(num[0], sizeof(num[0]), "%d", (int)r->partition);
-    snprintf(num[1], sizeof(num[1]), "%lld", (long long)r->offset);
+    cd_int_text(num[0], r->partition); /* per record: no printf */
+    cd_int_text(num[1], r->offset);
     for (int i = 0; i < 3; i++) {
-        const char *name = j->c.npk == 3 ? j->c.pk_fields[i] : names[i];
+        const char *name = j->c.npk == 3 ? j->c.pk_fields[i] : jdbc_kafka_pk_names[i];
         int ci = col_of(j, t, i, name, strlen(name));
         if (ci < 0)
             return 1;
@@ -153,7 +147,7 @@ static int fast_kafka_cells(struct jdbc_task *j, struct jdbc_table *t, struct fa
         struct cd_jmember m = {.kind = i ? CDJ_INT : CDJ_STRING,
                                .val = i ? num[i - 1] : r->topic};
         m.val_len = strlen(m.val);
-        if ((i ? !is_int_col(ct) : ct != JT_STRING && ct != JT_OTHER))
+        if ((i ? !jdbc_type_is_int(ct) : ct != JT_STRING && ct != JT_OTHER))
             return 1;
         int rc = fast_cell(j, t, row, ci, 1, &m);
         if (rc)

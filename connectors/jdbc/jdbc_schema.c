@@ -110,14 +110,17 @@ enum jdbc_type jdbc_type_of_sqlname(enum jdbc_dialect d, const char *n, const ch
     return JT_OTHER;
 }
 
-static int is_int(enum jdbc_type t)
+const char *const jdbc_kafka_pk_names[3] = {"__connect_topic", "__connect_partition",
+                                            "__connect_offset"};
+
+int jdbc_type_is_int(enum jdbc_type t)
 {
     return t >= JT_INT8 && t <= JT_INT64;
 }
 
 static int is_num(enum jdbc_type t)
 {
-    return is_int(t) || t == JT_FLOAT32 || t == JT_FLOAT64 || t == JT_DECIMAL;
+    return jdbc_type_is_int(t) || t == JT_FLOAT32 || t == JT_FLOAT64 || t == JT_DECIMAL;
 }
 
 /* 1 when v is a JSON real with no fractional part that fits an int64. */
@@ -138,7 +141,7 @@ int jdbc_type_check(enum jdbc_type ct, enum jdbc_type vt, json_t *v)
     case JT_INT16:
     case JT_INT32:
     case JT_INT64:
-        if (is_int(vt) || real_is_integral(v))
+        if (jdbc_type_is_int(vt) || real_is_integral(v))
             return 0;
         return vt == JT_FLOAT32 || vt == JT_FLOAT64 || vt == JT_DECIMAL ? 1 : -1;
     case JT_FLOAT32:
@@ -300,13 +303,11 @@ int jdbc_record_fields(const struct jdbc_conf *c, const struct cd_record *r,
         }
         *op = JDBC_OP_DELETE;
     }
-    static const char *const kafka_names[] = {"__connect_topic", "__connect_partition",
-                                              "__connect_offset"};
     switch (c->pk_mode) {
     case JDBC_PK_KAFKA: {
-        const char *n0 = c->npk == 3 ? c->pk_fields[0] : kafka_names[0];
-        const char *n1 = c->npk == 3 ? c->pk_fields[1] : kafka_names[1];
-        const char *n2 = c->npk == 3 ? c->pk_fields[2] : kafka_names[2];
+        const char *n0 = c->npk == 3 ? c->pk_fields[0] : jdbc_kafka_pk_names[0];
+        const char *n1 = c->npk == 3 ? c->pk_fields[1] : jdbc_kafka_pk_names[1];
+        const char *n2 = c->npk == 3 ? c->pk_fields[2] : jdbc_kafka_pk_names[2];
         if (fields_add(fs, n0, json_string(r->topic), NULL, 1) ||
             fields_add(fs, n1, json_integer(r->partition), NULL, 1) ||
             fields_add(fs, n2, json_integer(r->offset), NULL, 1))
