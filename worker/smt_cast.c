@@ -347,13 +347,17 @@ static int cast_schemaless(struct cast *c, struct cd_data *d, char *err, size_t 
     json_t *out = smt_writable(d->value), *ct;
     const char *f;
     json_object_foreach(c->casts, f, ct) {
-        json_t *v = json_object_get(d->value, f), *nv = json_null();
+        void *at = json_object_iter_at(out, f); /* one hash lookup for the read and the write */
+        json_t *v = at ? json_object_iter_value(at) : NULL, *nv = json_null();
         if (v && !json_is_null(v) &&
             !(nv = cast_value(NULL, v, (enum ctype)json_integer_value(ct), err, errlen))) {
             json_decref(out);
             return -1;
         }
-        json_object_set_new(out, f, nv);
+        if (at)
+            json_object_iter_set_new(out, at, nv);
+        else
+            json_object_set_new(out, f, nv);
     }
     smt_data_set(d, NULL, out);
     return 1;

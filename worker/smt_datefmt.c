@@ -229,6 +229,29 @@ void smt_datefmt_format(const char *pattern, int64_t ms, char *out, size_t n)
     out[o] = '\0';
 }
 
+int64_t smt_datefmt_period_ms(const char *pattern)
+{
+    int64_t period = 86400000; /* date fields change at midnight UTC */
+    for (const char *p = pattern; *p; p++) {
+        int64_t f = 0;
+        if (*p == '\'') {
+            quoted(&p, NULL, 0);
+            p--; /* quoted() leaves p past the closing quote */
+            continue;
+        }
+        switch (*p) {
+        case 'a': f = 43200000; break;
+        case 'H': case 'k': case 'K': case 'h': f = 3600000; break;
+        case 'm': f = 60000; break;
+        case 's': f = 1000; break;
+        case 'S': f = 1; break;
+        }
+        if (f && f < period)
+            period = f;
+    }
+    return period;
+}
+
 /* Reads digits: exactly width of them when width > 0, else as many as there are. */
 static int parse_digits(const char **s, int width, int64_t *v)
 {

@@ -41,6 +41,7 @@ struct ins {
     enum smt_side side;
     struct spec f[F_COUNT];
     char *static_value;
+    json_t *static_json; /* shared by every record: values are never changed in place */
 };
 
 static void ins_destroy(void *state)
@@ -49,6 +50,7 @@ static void ins_destroy(void *state)
     for (int i = 0; i < F_COUNT; i++)
         free(s->f[i].name);
     free(s->static_value);
+    json_decref(s->static_json);
     free(s);
 }
 
@@ -77,6 +79,7 @@ static void *ins_create(json_t *conf, enum smt_side side, char *err, size_t errl
     }
     const char *sv = cfg_get_str(conf, if_defs, "static.value");
     s->static_value = sv ? strdup(sv) : NULL;
+    s->static_json = sv ? json_string(sv) : NULL;
     if (!any) {
         snprintf(err, errlen, "topic.field: No field insertion configured");
     } else if (s->f[F_STATIC].name && !s->static_value) {
@@ -108,7 +111,7 @@ static int ins_values(struct ins *s, const struct cd_record *r, json_t *vals[F_C
     if (s->f[F_TIMESTAMP].name && r->timestamp >= 0)
         vals[F_TIMESTAMP] = json_integer(r->timestamp);
     if (s->f[F_STATIC].name)
-        vals[F_STATIC] = json_string(s->static_value);
+        vals[F_STATIC] = json_incref(s->static_json);
     return 0;
 }
 

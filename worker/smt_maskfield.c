@@ -21,6 +21,7 @@ struct mf {
     enum smt_side side;
     json_t *fields;
     char *replacement; /* NULL = the type's null value */
+    json_t *empty;     /* the masked string, shared: values are never changed in place */
 };
 
 static void mf_destroy(void *state)
@@ -28,6 +29,7 @@ static void mf_destroy(void *state)
     struct mf *m = state;
     json_decref(m->fields);
     free(m->replacement);
+    json_decref(m->empty);
     free(m);
 }
 
@@ -49,6 +51,7 @@ static void *mf_create(json_t *conf, enum smt_side side, char *err, size_t errle
     m->side = side;
     m->fields = fields;
     m->replacement = rep ? strdup(rep) : NULL;
+    m->empty = json_string("");
     return m;
 }
 
@@ -115,6 +118,8 @@ static json_t *masked(const struct mf *m, const json_t *schema, json_t *v, char 
 {
     if (!v || json_is_null(v))
         return json_null();
+    if (!schema && !m->replacement && json_is_string(v))
+        return json_incref(m->empty);
     const char *cls = smt_java_class(schema, v);
     if (m->replacement)
         return replaced(cls, m->replacement, err, errlen);
@@ -140,12 +145,16 @@ static int mf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
         json_t *fs = d->schema ? smt_field(d->schema, name) : NULL;
         if (d->schema && !fs)
             continue; /* only the struct's own fields are masked */
-        json_t *mv = masked(m, fs, json_object_get(d->value, name), err, errlen);
+        void *at = json_object_iter_at(out, name); /* one hash lookup for the read and write */
+        json_t *mv = masked(m, fs, at ? json_object_iter_value(at) : NULL, err, errlen);
         if (!mv) {
             json_decref(out);
             return -1;
         }
-        json_object_set_new(out, name, mv);
+        if (at)
+            json_object_iter_set_new(out, at, mv);
+        else
+            json_object_set_new(out, name, mv);
     }
     smt_data_set(d, d->schema ? json_incref(d->schema) : NULL, out);
     return 1;

@@ -109,6 +109,24 @@ static const char *renamed(const struct rf *f, const char *name)
     return to ? to : name;
 }
 
+/* The common exclude-only case: a lookup per excluded name rather than a list search per
+ * field, and no copy when the record has none of them. In place keeps the order. */
+static void drop_excluded(const struct rf *f, struct cd_data *d)
+{
+    size_t i;
+    json_t *name, *out = NULL;
+    json_array_foreach(f->exclude, i, name) {
+        const char *k = json_string_value(name);
+        if (!json_object_get(out ? out : d->value, k))
+            continue;
+        if (!out)
+            out = smt_writable(d->value);
+        json_object_del(out, k);
+    }
+    if (out)
+        smt_data_set(d, NULL, out);
+}
+
 static int rf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
 {
     struct rf *f = state;
@@ -120,6 +138,10 @@ static int rf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
     if (!d->schema) {
         if (smt_require_map(d->value, purpose, err, errlen))
             return -1;
+        if (!json_object_size(f->renames) && !json_array_size(f->include)) {
+            drop_excluded(f, d);
+            return 1;
+        }
         if (!json_object_size(f->renames)) { /* removals only: in place keeps the order */
             json_t *out = smt_writable(d->value);
             void *tmp;

@@ -21,9 +21,18 @@ static const struct cfg_def tr_defs[] = {
     SMT_END_DEFS,
 };
 
+/* The last topic made, for the run of records of one topic within one period of the
+ * timestamp format (a day for yyyyMMdd): most records reuse it. */
+struct tr_cache {
+    char *in, *out;
+    int64_t from, until;
+};
+
 struct tr {
     char *topic_format;
     char *ts_format;
+    int64_t period;
+    struct tr_cache last;
 };
 
 static void *tr_create(json_t *conf, char *err, size_t errlen)
@@ -33,6 +42,7 @@ static void *tr_create(json_t *conf, char *err, size_t errlen)
     struct tr *t = calloc(1, sizeof(*t));
     t->topic_format = strdup(cfg_get_str(conf, tr_defs, "topic.format"));
     t->ts_format = strdup(cfg_get_str(conf, tr_defs, "timestamp.format"));
+    t->period = smt_datefmt_period_ms(t->ts_format);
     return t;
 }
 
@@ -41,43 +51,66 @@ static void tr_destroy(void *state)
     struct tr *t = state;
     free(t->topic_format);
     free(t->ts_format);
+    free(t->last.in);
+    free(t->last.out);
     free(t);
 }
 
-/* Appends s to the growing buffer *out. */
-static void append(char **out, size_t *len, const char *s, size_t n)
+/* Appends n bytes of s to the growing buffer *out. */
+static void append(char **out, size_t *len, size_t *cap, const char *s, size_t n)
 {
-    *out = realloc(*out, *len + n + 1);
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *out = realloc(*out, *cap);
+    }
     memcpy(*out + *len, s, n);
     *len += n;
     (*out)[*len] = '\0';
 }
 
+/* topic.format with the placeholders replaced: malloc'd. */
+static char *tr_topic(const struct tr *t, const char *topic, int64_t timestamp)
+{
+    char ts[256];
+    smt_datefmt_format(t->ts_format, timestamp, ts, sizeof(ts));
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    append(&out, &len, &cap, "", 0);
+    for (const char *p = t->topic_format; *p;) {
+        if (!strncmp(p, "${topic}", 8)) {
+            append(&out, &len, &cap, topic, strlen(topic));
+            p += 8;
+        } else if (!strncmp(p, "${timestamp}", 12)) {
+            append(&out, &len, &cap, ts, strlen(ts));
+            p += 12;
+        } else {
+            size_t n = strcspn(p + 1, "$") + 1;
+            append(&out, &len, &cap, p, n);
+            p += n;
+        }
+    }
+    return out;
+}
+
 static int tr_apply(void *state, struct cd_record *r, char *err, size_t errlen)
 {
     struct tr *t = state;
+    struct tr_cache *c = &t->last;
+    const char *topic = r->topic ? r->topic : "";
     if (r->timestamp < 0) {
-        snprintf(err, errlen, "Timestamp missing on record: topic %s", r->topic ? r->topic : "");
+        snprintf(err, errlen, "Timestamp missing on record: topic %s", topic);
         return -1;
     }
-    char ts[256];
-    smt_datefmt_format(t->ts_format, r->timestamp, ts, sizeof(ts));
-    char *out = NULL;
-    size_t len = 0;
-    append(&out, &len, "", 0);
-    for (const char *p = t->topic_format; *p;) {
-        if (!strncmp(p, "${topic}", 8)) {
-            append(&out, &len, r->topic ? r->topic : "", r->topic ? strlen(r->topic) : 0);
-            p += 8;
-        } else if (!strncmp(p, "${timestamp}", 12)) {
-            append(&out, &len, ts, strlen(ts));
-            p += 12;
-        } else {
-            append(&out, &len, p++, 1);
-        }
+    if (!c->out || r->timestamp < c->from || r->timestamp >= c->until || strcmp(c->in, topic)) {
+        free(c->in);
+        free(c->out);
+        c->in = strdup(topic);
+        c->out = tr_topic(t, topic, r->timestamp);
+        c->from = r->timestamp - r->timestamp % t->period;
+        c->until = c->from + t->period;
     }
     free(r->topic);
-    r->topic = out;
+    r->topic = strdup(c->out);
     return 1;
 }
 

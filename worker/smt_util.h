@@ -107,6 +107,9 @@ char *smt_regex_replace(const char *s, const regmatch_t *m, size_t nmatch, const
 int smt_datefmt_check(const char *pattern, char *err, size_t errlen);
 /* Formats ms since the epoch. Writes a NUL-terminated string to out. */
 void smt_datefmt_format(const char *pattern, int64_t ms, char *out, size_t n);
+/* The length of the epoch-aligned periods over which the pattern's text stays the same:
+ * 86400000 for date-only patterns, 1 when it shows milliseconds. */
+int64_t smt_datefmt_period_ms(const char *pattern);
 /* Parses text; 0 with *ms set, or -1 when text does not match the pattern. */
 int smt_datefmt_parse(const char *pattern, const char *text, int64_t *ms);
 

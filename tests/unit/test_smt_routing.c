@@ -2,6 +2,7 @@
  * InsertHeader, DropHeaders, HeaderFrom) and the predicates (HasHeaderKey, RecordIsTombstone,
  * TopicNameMatches) on the documentation examples. */
 #include "smt_harness.h"
+#include "smt_util.h"
 
 static void regex_router_keeps_last_part_of_debezium_topic(void **st)
 {
@@ -56,6 +57,44 @@ static void timestamp_router_formats_topic(void **st)
     o = smt_run(&r);
     assert_int_equal(o.rc, -1);
     assert_string_equal(o.err, "Timestamp missing on record: topic orders");
+}
+
+/* One chain routes a run of records the way a fresh chain routes each: the last topic it made
+ * is reused only within the timestamp format's period and for the same input topic. */
+static void timestamp_router_reuse_matches_fresh_chain(void **st)
+{
+    static const char *const formats[] = {"yyyyMMdd", "yyyy-MM-dd'T'HH", "'week' yyyy-D a",
+                                          "HH:mm:ss.SSS", "'x''H'yyyy", NULL};
+    static const char *const topics[] = {"orders", "orders", "pay$ments", "orders"};
+    for (const char *const *f = formats; *f; f++) {
+        const char *const conf[] = {"transforms", "t", "transforms.t.type", "TimestampRouter",
+                                    "transforms.t.topic.format", "$x-${topic}-${timestamp}$",
+                                    "transforms.t.timestamp.format", *f, NULL};
+        json_t *c = smt_conf(conf);
+        char err[512];
+        struct transform_chain *chain = transform_chain_new(c, err, sizeof(err));
+        json_decref(c);
+        assert_non_null(chain);
+        int64_t ts = 1504223999000; /* 23:59:59 UTC: the run crosses midnight, hours, noon */
+        for (int i = 0; i < 400; i++) {
+            ts += (i % 7) * 997 + (i % 50 == 0 ? 11 * 3600000LL : 0);
+            const char *topic = topics[i / 3 % 4];
+            struct cd_record *r = cd_record_new(topic);
+            r->timestamp = ts;
+            const char *cls = NULL;
+            assert_int_equal(transform_chain_apply(chain, r, err, sizeof(err), &cls), 1);
+            struct smt_in in = {.conf = conf, .topic = topic, .value = "1", .timestamp = ts};
+            struct smt_out o = smt_run(&in);
+            if (strcmp(r->topic, o.topic))
+                fail_msg("%s at %lld: reused %s, fresh %s", *f, (long long)ts, r->topic, o.topic);
+            cd_record_free(r);
+        }
+        transform_chain_free(chain);
+    }
+    assert_int_equal(smt_datefmt_period_ms("yyyyMMdd"), 86400000);
+    assert_int_equal(smt_datefmt_period_ms("yyyy-MM-dd hh a"), 3600000);
+    assert_int_equal(smt_datefmt_period_ms("yyyy 'mm:ss'"), 86400000);
+    assert_int_equal(smt_datefmt_period_ms("mm.SSS"), 1);
 }
 
 static void set_schema_metadata_name_and_version(void **st)
@@ -177,6 +216,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(regex_router_keeps_last_part_of_debezium_topic),
         cmocka_unit_test(timestamp_router_formats_topic),
+        cmocka_unit_test(timestamp_router_reuse_matches_fresh_chain),
         cmocka_unit_test(set_schema_metadata_name_and_version),
         cmocka_unit_test(insert_and_drop_headers),
         cmocka_unit_test(header_from_copies_and_moves_fields),
