@@ -4,6 +4,7 @@
 #include "influx_line.h"
 
 #include "conv_util.h"
+#include "json_parse.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -488,6 +489,226 @@ int influx_line_encode(const struct influx_map *m, const char *topic, json_t *va
         goto out;
     influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
     if (tags(m, value, out, &used, err, errlen) || fields(value, &used, out, err, errlen))
+        goto out;
+    if (has_time) {
+        char num[32] = " ";
+        influx_buf_add(out, num, 1 + cd_int_text(num + 1, ns));
+    }
+    rc = 0;
+out:
+    if (rc) {
+        out->len = start;
+        if (out->p)
+            out->p[start] = 0;
+    }
+    influx_buf_free(&name);
+    return rc;
+}
+
+/* ---------------- schemaless JSON straight from its bytes ---------------- */
+
+/* The text format_double prints for the double a JSON real (no exponent: the scanner refuses
+ * those) reads as, into num (room for 64). A real of at most 15
+ * significant digits that %.15g prints in fixed notation (10^-4 <= |v| < 10^15) prints as its
+ * own digits with trailing fraction zeros dropped (15 digits survive text -> double -> text),
+ * so only the others pay for strtod and printf. */
+static void real_text(const char *s, size_t n, char *num)
+{
+    const char *dot = memchr(s, '.', n), *ip = s + (*s == '-');
+    size_t flen = dot ? (size_t)(s + n - dot - 1) : 0;
+    while (flen && dot[flen] == '0')
+        flen--;
+    size_t ilen = dot ? (size_t)(dot - ip) : 0, lead = 0;
+    if (dot && ilen == 1 && *ip == '0')
+        while (lead < flen && dot[1 + lead] == '0')
+            lead++;
+    int zero_ip = ilen == 1 && *ip == '0';
+    size_t sig = zero_ip ? flen - lead : ilen + flen;
+    if (dot && ilen <= 15 && sig <= 15 && (!zero_ip || lead <= 3 || !flen)) {
+        size_t len = (size_t)(dot - s);
+        memcpy(num, s, len);
+        if (flen) {
+            memcpy(num + len, dot, flen + 1);
+            len += flen + 1;
+        }
+        num[len] = 0;
+        return;
+    }
+    char text[64];
+    snprintf(text, sizeof(text), "%.*s", (int)n, s);
+    format_double(num, 64, strtod(text, NULL));
+}
+
+#define FAST_MEMBERS 32
+
+/* A flat object's members, as the scanner found them. */
+struct fast_obj {
+    struct cd_jmember m[FAST_MEMBERS];
+    size_t n;
+};
+
+/* -1 when the text is not a flat object of at most FAST_MEMBERS members with plain, distinct,
+ * non-empty keys. */
+static int fast_scan(struct fast_obj *o, const char *raw, size_t len)
+{
+    struct cd_jscan sc;
+    int rc = -1;
+    o->n = 0;
+    if (cd_jscan_start(&sc, raw, len))
+        return -1;
+    while (o->n < FAST_MEMBERS && (rc = cd_jscan_next(&sc, &o->m[o->n])) == 1) {
+        const struct cd_jmember *m = &o->m[o->n];
+        if (m->key_esc || !m->key_len)
+            return -1;
+        for (size_t i = 0; i < o->n; i++)
+            if (o->m[i].key_len == m->key_len && !memcmp(o->m[i].key, m->key, m->key_len))
+                return -1;
+        o->n++;
+    }
+    return o->n < FAST_MEMBERS && rc == 0 ? 0 : -1;
+}
+
+static const struct cd_jmember *fast_get(const struct fast_obj *o, const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < o->n; i++)
+        if (o->m[i].key_len == len && !memcmp(o->m[i].key, name, len))
+            return &o->m[i];
+    return NULL;
+}
+
+/* A scalar's text as scalar_text gives it: decoded strings (into *tmp when escaped, freed by
+ * the caller), numbers as their value prints. */
+static void fast_text(const struct cd_jmember *m, char *num, char **tmp, const char **s,
+                      size_t *n)
+{
+    *s = num;
+    switch (m->kind) {
+    case CDJ_STRING:
+        if (m->val_esc) {
+            *tmp = malloc(m->val_len + 1);
+            *n = cd_json_unescape(*tmp, m->val, m->val_len);
+            *s = *tmp;
+        } else {
+            *s = m->val;
+            *n = m->val_len;
+        }
+        return;
+    case CDJ_REAL:
+        real_text(m->val, m->val_len, num);
+        break;
+    case CDJ_INT: /* at most 18 digits; JSON allows -0, which reads as 0 */
+        if (m->val_len == 2 && !memcmp(m->val, "-0", 2)) {
+            *n = 1;
+            memcpy(num, "0", 2);
+            return;
+        }
+        memcpy(num, m->val, m->val_len);
+        num[m->val_len] = 0;
+        *n = m->val_len;
+        return;
+    default:
+        snprintf(num, 64, "%s", m->kind == CDJ_TRUE ? "true" : "false");
+        break;
+    }
+    *n = strlen(num);
+}
+
+static int fast_tags(const struct influx_map *m, const struct fast_obj *o,
+                     struct influx_buf *out)
+{
+    for (size_t i = 0; i < m->n_tag_fields; i++) {
+        const struct cd_jmember *t = fast_get(o, m->tag_fields[i]);
+        if (!t || t->kind == CDJ_NULL)
+            continue;
+        char num[64], *tmp = NULL;
+        const char *s;
+        size_t n;
+        fast_text(t, num, &tmp, &s, &n);
+        int bad = n && (unrepresentable(t->key, t->key_len) || unrepresentable(s, n));
+        if (n && !bad) {
+            influx_buf_add(out, ",", 1);
+            influx_escape(out, t->key, t->key_len, INFLUX_ESC_KEY);
+            influx_buf_add(out, "=", 1);
+            influx_escape(out, s, n, INFLUX_ESC_KEY);
+        }
+        free(tmp);
+        if (bad)
+            return -1; /* the usual path words the error */
+    }
+    return 0;
+}
+
+static int fast_fields(const struct fast_obj *o, const struct used *used,
+                       struct influx_buf *out)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        const struct cd_jmember *f = &o->m[i];
+        if (f->kind == CDJ_NULL || used_has(used, f->key, f->key_len))
+            continue;
+        if (unrepresentable(f->key, f->key_len))
+            return -1;
+        influx_buf_add(out, count++ ? "," : " ", 1);
+        influx_escape(out, f->key, f->key_len, INFLUX_ESC_KEY);
+        char num[64], *tmp = NULL;
+        const char *s;
+        size_t n;
+        fast_text(f, num, &tmp, &s, &n);
+        if (f->kind == CDJ_STRING) {
+            influx_buf_add(out, "=\"", 2);
+            influx_escape(out, s, n, INFLUX_ESC_STRING);
+            influx_buf_add(out, "\"", 1);
+        } else {
+            influx_buf_add(out, "=", 1);
+            influx_buf_add(out, s, n);
+            if (f->kind == CDJ_INT)
+                influx_buf_add(out, "i", 1);
+        }
+        free(tmp);
+    }
+    return count ? 0 : -1;
+}
+
+/* The event time of the fast path: the record's, or an integer epoch field. */
+static int fast_time(const struct influx_map *m, const struct fast_obj *o, int64_t record_ts_ms,
+                     int64_t *ns, int *has)
+{
+    *has = 1;
+    if (!m->time_field || !*m->time_field) {
+        *has = record_ts_ms >= 0;
+        *ns = record_ts_ms * 1000000;
+        return 0;
+    }
+    const struct cd_jmember *t = fast_get(o, m->time_field);
+    if (!t || t->kind != CDJ_INT)
+        return -1;
+    char text[32];
+    snprintf(text, sizeof(text), "%.*s", (int)t->val_len, t->val);
+    return influx_epoch_int_to_ns(strtoll(text, NULL, 10), ns);
+}
+
+int influx_line_encode_json(const struct influx_map *m, const char *topic, const char *raw,
+                            size_t len, int64_t record_ts_ms, struct influx_buf *out)
+{
+    struct fast_obj o;
+    struct used used = {.n = 0};
+    struct influx_buf name = {0};
+    char err[256];
+    size_t start = out->len;
+    int64_t ns = 0;
+    int has_time, rc = 1;
+    if ((m->measurement_fmt && strstr(m->measurement_fmt, "${value.")) ||
+        fast_scan(&o, raw, len) || fast_time(m, &o, record_ts_ms, &ns, &has_time))
+        return 1;
+    if (m->time_field && *m->time_field)
+        used_add(&used, m->time_field, strlen(m->time_field));
+    for (size_t i = 0; i < m->n_tag_fields; i++)
+        used_add(&used, m->tag_fields[i], strlen(m->tag_fields[i]));
+    if (measurement(m, topic, NULL, &name, &used, err, sizeof(err)))
+        goto out;
+    influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
+    if (fast_tags(m, &o, out) || fast_fields(&o, &used, out))
         goto out;
     if (has_time) {
         char num[32] = " ";

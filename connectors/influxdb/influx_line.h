@@ -43,6 +43,14 @@ struct influx_map {
 int influx_line_encode(const struct influx_map *m, const char *topic, json_t *value,
                        int64_t record_ts_ms, struct influx_buf *out, char *err, size_t errlen);
 
+/* The same line from a record value's JSON text (schemaless JsonConverter), without building
+ * a tree: for a flat object of strings, numbers, booleans and nulls whose time, if any, is an
+ * integer epoch field, and a measurement name without ${value.} placeholders. Returns 0 with
+ * the line appended; 1 when it leaves the record to influx_line_encode (out unchanged): that
+ * includes every record the usual path would refuse, so errors keep their one wording. */
+int influx_line_encode_json(const struct influx_map *m, const char *topic, const char *raw,
+                            size_t len, int64_t record_ts_ms, struct influx_buf *out);
+
 /* An epoch number in s, ms, us or ns (told apart by magnitude) → ns. Returns 0, or -1 when
  * the time is outside what InfluxDB stores (int64 ns). */
 int influx_epoch_int_to_ns(int64_t v, int64_t *ns);

@@ -803,7 +803,7 @@ static void remember(struct ifx *s, const struct cd_record *r, int part, size_t 
 }
 
 /* Encodes one record into the buffer; a record that maps to no point is a failed record. */
-static int take(struct ifx *s, const struct cd_record *r)
+static int take(struct ifx *s, struct cd_record *r)
 {
     int part = part_index(s, r->topic, r->partition);
     if (r->offset < s->parts[part].next)
@@ -811,6 +811,16 @@ static int take(struct ifx *s, const struct cd_record *r)
     s->parts[part].next = r->offset + 1;
     char err[512];
     size_t off = s->lines.len;
+    if (r->value_pending == 1) {
+        if (!influx_line_encode_json(&s->map, r->topic, r->raw_value, r->raw_value_len,
+                                     r->timestamp, &s->lines)) {
+            remember(s, r, part, off);
+            return CD_OK;
+        }
+        int rc = task_record_value(s->t, r);
+        if (rc)
+            return rc < 0 ? CD_ERR_FATAL : CD_OK; /* rc 1: errors.tolerance took it */
+    }
     if (influx_line_encode(&s->map, r->topic, r->value.value, r->timestamp, &s->lines, err,
                            sizeof(err))) {
         if (!task_record_failed(s->t, r, "cannot make an InfluxDB point of the record: %s", err))
@@ -856,7 +866,8 @@ static int influx_put(void *state, struct task_ctx *t, struct cd_record **recs, 
 {
     struct ifx *s = state;
     if (s->fatal) {
-        task_set_error(t, "%s", s->error);
+        if (s->error[0]) /* else task_record_value set it */
+            task_set_error(t, "%s", s->error);
         return CD_ERR_FATAL;
     }
     for (size_t i = 0; i < n; i++)
@@ -1037,4 +1048,5 @@ const struct connector_plugin influx_sink_plugin = {
     .put = influx_put,
     .flush = influx_flush,
     .put_when_idle = 1,
+    .lazy_json_values = 1, /* influx_line_encode_json */
 };

@@ -129,6 +129,7 @@ class Influx2Emu:
         self.points = {}  # (measurement, sorted tags, time) -> point: rewrites replace, as in InfluxDB
         self.field_types = {}  # (measurement, field) -> type
         self.requests = []  # dicts: time, status, lines, gzip
+        self.lines = []  # every line received, as sent
         self.faults = []  # [status, times left, retry_after]
         self.max_lines = None
         self.delay = 0.0  # seconds each write waits before its answer
@@ -162,6 +163,7 @@ class Influx2Emu:
         """Stores the good points; returns (status, message) for a partial write, or None."""
         bad, conflicts, written = [], [], 0
         for line in _split_lines(body):
+            self.lines.append(line)
             try:
                 if self.unparsable and self.unparsable(line):
                     raise ParseError("refused by the test")

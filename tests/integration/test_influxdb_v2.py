@@ -238,3 +238,66 @@ def test_other_5xx_is_retried_with_backoff(kafka, worker_factory, emu):
     assert [r["status"] for r in emu.requests][:3] == [500, 500, 204]
     assert "InfluxDB failed the write (HTTP 500)" in w.logs()
     assert w.status("v2")["tasks"][0]["state"] == "RUNNING"
+
+
+# Values whose line text the fast path (the record's JSON bytes straight to a line) must write
+# exactly as the usual path (JsonConverter's tree) does, and records it must leave to it.
+FAST_VALUES = ["72", "-0", "-17", "36.60", "95.0", "-0.0", "0.0001", "0.00001", "100.0",
+               "123456789012345.5", "1.5e3", "0.30000000000000004", "true", "false", "null",
+               '"a \\"quoted\\" \\\\ back,slash=eq"', '"caf\\u00e9 \\t tab"', '""',
+               '{"nested": 1}', '[1, 2]']
+
+
+def fast_stream():
+    """Raw JSON texts: one record per value (each field name used once, so no field changes
+    type), escaped tags, a record time as an ISO string, no fields at all, and not JSON."""
+    out = []
+    for i, v in enumerate(FAST_VALUES):
+        out.append(f'{{"patient_id":"p-{i % 3}","timestamp":{T0 + i},"f{i}":{v},'
+                   f'"g {i},=x":1}}')
+    out += [f'{{"patient_id":"a b,c=d","timestamp":{T0 + 100},"hr":1}}',
+            f'{{"patient_id":"caf\\u00e9","timestamp":{T0 + 101},"hr2":2}}',
+            f'{{"patient_id":null,"timestamp":{T0 + 102},"hr3":3}}',
+            f'{{"patient_id":7,"timestamp":{T0 + 103},"hr4":4}}',
+            f'{{"patient_id":"p","timestamp":"2026-01-01T00:00:01Z","hr5":5}}',
+            f'{{"patient_id":"p","timestamp":{T0 + 104},"hr6":6,"hr6":7}}',
+            f'{{"patient_id":"p","timestamp":{T0 + 105}}}',
+            'not json']
+    return out
+
+
+def test_fast_path_writes_what_the_usual_path_writes(kafka, worker_factory, emu):
+    """Two sinks read one topic: one takes the fast path, the other has a transform that
+    changes nothing the sink writes, which makes the runtime convert every value first. Both
+    must send InfluxDB the same lines, byte for byte, in the same order."""
+    slow_emu = Influx2Emu(token=TOKEN, org="my-org", bucket="vitals")
+    try:
+        stream = fast_stream()
+        harness.produce(kafka.bootstrap, "hr", stream)
+        w = worker_factory(kafka.bootstrap)
+        tolerant = {"errors.tolerance": "all", "errors.log.enable": "true"}
+        w.create("fast", config(emu, **tolerant))
+        w.create("slow", config(slow_emu, **tolerant, **{
+            "transforms": "hdr",
+            "transforms.hdr.type": "org.apache.kafka.connect.transforms.InsertHeader",
+            "transforms.hdr.header": "via", "transforms.hdr.value.literal": "usual path"}))
+        # every record makes a line (the usual path flattens nested values and reads the ISO
+        # time; a duplicate key keeps its last value) but the one without fields and "not json"
+        n = len(stream) - 2
+        harness.wait_until(lambda: len(slow_emu.lines) >= n and len(emu.lines) >= n, 30, 0.2,
+                           "both sinks' lines")
+        time.sleep(0.5)
+        assert len(emu.lines) == n
+        assert emu.lines == slow_emu.lines
+        logs = w.logs()
+        assert "reads schemaless JSON values from their bytes" in logs
+        for line in (f"heart_rate,patient_id=p-1 f1=0i,g\\ 1\\,\\=x=1i {(T0 + 1) * 1000000}",
+                     f"heart_rate,patient_id=p-0 f3=36.6,g\\ 3\\,\\=x=1i {(T0 + 3) * 1000000}",
+                     f"heart_rate,patient_id=p-1 f4=95,g\\ 4\\,\\=x=1i {(T0 + 4) * 1000000}",
+                     f"heart_rate,patient_id=a\\ b\\,c\\=d hr=1i {(T0 + 100) * 1000000}",
+                     f"heart_rate,patient_id=café hr2=2i {(T0 + 101) * 1000000}",
+                     f"heart_rate hr3=3i {(T0 + 102) * 1000000}",
+                     f"heart_rate,patient_id=7 hr4=4i {(T0 + 103) * 1000000}"):
+            assert line in emu.lines, (line, emu.lines)
+    finally:
+        slow_emu.close()

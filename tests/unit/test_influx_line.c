@@ -10,6 +10,9 @@
 /* clang-format on */
 
 #include "../../connectors/influxdb/influx_line.h"
+#include "json_parse.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +248,123 @@ static void error_text_of_non_json_body(void **st)
     free(t);
 }
 
+/* The fast path against the usual one (the tree cd_json_parse builds, as the converter does):
+ * when it takes a record, the line must be the same bytes; when it leaves it, out must be
+ * untouched. Returns 1 when it took the record. */
+static int fast_matches_usual(const struct influx_map *m, const char *json, int64_t ts)
+{
+    struct influx_buf fast = {0}, usual = {0};
+    influx_buf_add(&fast, "x\n", 2); /* lines go after what the batch holds */
+    influx_buf_add(&usual, "x\n", 2);
+    int taken = !influx_line_encode_json(m, "vitals", json, strlen(json), ts, &fast);
+    json_error_t jerr;
+    json_t *v = cd_json_parse(json, strlen(json), 0, &jerr);
+    char err[256];
+    int ok = v && !influx_line_encode(m, "vitals", v, ts, &usual, err, sizeof(err));
+    json_decref(v);
+    if (taken && (!ok || strcmp(fast.p, usual.p)))
+        fail_msg("%s: fast [%s], usual [%s]", json, fast.p, ok ? usual.p : err);
+    if (!taken && strcmp(fast.p, "x\n"))
+        fail_msg("%s: left to the usual path but wrote [%s]", json, fast.p);
+    influx_buf_free(&fast);
+    influx_buf_free(&usual);
+    return taken;
+}
+
+static const char *const vitals_tags[] = {"patient_id", "unit.name", "code"};
+
+static void fast_path_writes_what_the_usual_path_writes(void **st)
+{
+    struct influx_map seed = {.measurement_fmt = "heart_rate", .tag_fields = vitals_tags,
+                              .n_tag_fields = 1, .time_field = "timestamp"};
+    struct influx_map plain = {.measurement_fmt = "${topic}_m x", .tag_fields = vitals_tags,
+                               .n_tag_fields = 3};
+    struct influx_map by_value = {.measurement_fmt = "${value.kind}"};
+    static const char *const taken[] = {
+        "{\"patient_id\":\"patient-0042\",\"timestamp\":1767225600000,\"heart_rate\":72,"
+        "\"respiratory_rate\":14,\"anomaly\":false}",
+        " {\"patient_id\":\"p 1,=x\",\"timestamp\":1767225600,\"t\":36.60,\"z\":-0,\"n\":null,"
+        "\"s\":\"a\\\"b\\\\c\\u00e9\\n\",\"k e=y,\":true} ",
+        "{\"timestamp\":1767225600000000000,\"r\":0.0001,\"q\":-0.0,\"w\":100.0,\"u\":1e0}",
+        "{\"timestamp\":1767225600123,\"patient_id\":null,\"v\":123456789012345.5,"
+        "\"x\":0.00001,\"y\":-10}",
+    };
+    int took = 0;
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        took += fast_matches_usual(&seed, taken[i], 5);
+    assert_int_equal(took, 3); /* 1e0 has an exponent: left to the usual path */
+    static const char *const left[] = {
+        "{\"patient_id\":\"p\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"v\":1}", /* ISO time */
+        "{\"patient_id\":\"p\",\"v\":1}",                                     /* no time */
+        "{\"patient_id\":\"p\",\"timestamp\":1,\"v\":{\"a\":1}}",           /* nested */
+        "{\"patient_id\":\"p\",\"timestamp\":1,\"v\":1,\"v\":2}",           /* duplicate */
+        "{\"patient_id\":\"p\\nq\",\"timestamp\":1,\"v\":1}", /* line break in a tag */
+        "{\"patient_id\":\"p\",\"timestamp\":1}",            /* no field */
+        "{\"patient_id\":\"p\",\"timestamp\":1,\"a\\\\\":1}", /* escaped key */
+        "[1]", "{\"timestamp\":1,\"v\":1", "\"text\"",
+    };
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+        assert_int_equal(fast_matches_usual(&seed, left[i], 5), 0);
+    assert_int_equal(fast_matches_usual(&plain, "{\"code\":7,\"unit.name\":\"b\",\"v\":1.5}", 9), 1);
+    assert_int_equal(fast_matches_usual(&plain, "{\"code\":\"\",\"v\":true}", -1), 1);
+    assert_int_equal(fast_matches_usual(&by_value, "{\"kind\":\"hr\",\"v\":1}", 9), 0);
+}
+
+/* Random flat objects: numbers of every shape the scanner takes (reals with up to 20 digits,
+ * leading and trailing zeros), strings with escapes, nulls, booleans. */
+static void fast_path_matches_on_random_records(void **st)
+{
+    struct influx_map m = {.measurement_fmt = "m", .tag_fields = vitals_tags, .n_tag_fields = 1,
+                           .time_field = "ts"};
+    static const char *const keys[] = {"patient_id", "a", "b c", "d=e", "f,g", "h"};
+    static const char *const strs[] = {"\"\"", "\"x y\"", "\"q\\\"\\\\\"", "\"\\u00e9\\t\"",
+                                       "\"a=b,c d\""};
+    srand(7);
+    int took = 0;
+    for (int n = 0; n < 20000; n++) {
+        char json[1024];
+        int len = snprintf(json, sizeof(json), "{\"ts\":%d", 1000 + rand() % 100000);
+        int fields = 1 + rand() % 5;
+        for (int f = 0; f < fields; f++) {
+            char val[64];
+            switch (rand() % 6) {
+            case 0: { /* a real: integer part, fraction, zeros anywhere */
+                int ip = rand() % 4 == 0 ? 0 : rand();
+                char frac[24];
+                int fl = 1 + rand() % 20;
+                for (int k = 0; k < fl; k++)
+                    frac[k] = (char)('0' + (rand() % 3 == 0 ? 0 : rand() % 10));
+                frac[fl] = 0;
+                snprintf(val, sizeof(val), "%s%d.%s", rand() % 4 ? "" : "-", ip, frac);
+                break;
+            }
+            case 1:
+                snprintf(val, sizeof(val), "%lld", (long long)(rand() % 2000000) - 1000000);
+                break;
+            case 2:
+                snprintf(val, sizeof(val), "%s", strs[rand() % 5]);
+                break;
+            case 3:
+                snprintf(val, sizeof(val), "%s", rand() % 2 ? "true" : "false");
+                break;
+            case 4:
+                snprintf(val, sizeof(val), "null");
+                break;
+            default:
+                snprintf(val, sizeof(val), "%d.%0*d", rand() % 100, 1 + rand() % 17, rand() % 1000);
+                break;
+            }
+            char key[32]; /* the first is the tag */
+            snprintf(key, sizeof(key), f ? "%s%d" : "%s", keys[f % 6], f);
+            len += snprintf(json + len, sizeof(json) - (size_t)len, ",\"%s\":%s", key, val);
+        }
+        snprintf(json + len, sizeof(json) - (size_t)len, "}");
+        took += fast_matches_usual(&m, json, 5);
+    }
+    if (took < 12000) /* a record whose only field is the tag has no field: left */
+        fail_msg("the fast path took only %d of 20000 records", took);
+}
+
 static void retry_after_values(void **st)
 {
     assert_int_equal(influx_retry_after_ms("3"), 3000);
@@ -272,6 +392,8 @@ int main(void)
         cmocka_unit_test(rejected_lines_named_by_type_conflict),
         cmocka_unit_test(error_text_of_non_json_body),
         cmocka_unit_test(retry_after_values),
+        cmocka_unit_test(fast_path_writes_what_the_usual_path_writes),
+        cmocka_unit_test(fast_path_matches_on_random_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
