@@ -683,9 +683,10 @@ static int fast_time(const struct influx_map *m, const struct fast_obj *o, int64
     const struct cd_jmember *t = fast_get(o, m->time_field);
     if (!t || t->kind != CDJ_INT)
         return -1;
-    char text[32];
-    snprintf(text, sizeof(text), "%.*s", (int)t->val_len, t->val);
-    return influx_epoch_int_to_ns(strtoll(text, NULL, 10), ns);
+    int64_t v = 0; /* at most 18 digits: no overflow */
+    for (size_t i = t->val[0] == '-'; i < t->val_len; i++)
+        v = v * 10 + (t->val[i] - '0');
+    return influx_epoch_int_to_ns(t->val[0] == '-' ? -v : v, ns);
 }
 
 int influx_line_encode_json(const struct influx_map *m, const char *topic, const char *raw,

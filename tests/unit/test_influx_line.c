@@ -293,6 +293,8 @@ static void fast_path_writes_what_the_usual_path_writes(void **st)
     for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
         took += fast_matches_usual(&seed, taken[i], 5);
     assert_int_equal(took, 3); /* 1e0 has an exponent: left to the usual path */
+    assert_int_equal(fast_matches_usual(&seed, "{\"timestamp\":-1767225600,\"v\":1}", 5), 1);
+    assert_int_equal(fast_matches_usual(&seed, "{\"timestamp\":-0,\"v\":1}", 5), 1);
     static const char *const left[] = {
         "{\"patient_id\":\"p\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"v\":1}", /* ISO time */
         "{\"patient_id\":\"p\",\"v\":1}",                                     /* no time */
