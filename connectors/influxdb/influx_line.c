@@ -469,6 +469,21 @@ static int event_time(const struct influx_map *m, json_t *value, int64_t record_
     return -1;
 }
 
+/* Ends the line from start: its time when it has one; a failed line (rc != 0) is taken out
+ * again. Returns rc. */
+static int line_end(struct influx_buf *out, size_t start, int rc, int has_time, int64_t ns)
+{
+    if (rc) {
+        out->len = start;
+        if (out->p)
+            out->p[start] = 0;
+    } else if (has_time) {
+        char num[32] = " ";
+        influx_buf_add(out, num, 1 + cd_int_text(num + 1, ns));
+    }
+    return rc;
+}
+
 int influx_line_encode(const struct influx_map *m, const char *topic, json_t *value,
                        int64_t record_ts_ms, struct influx_buf *out, char *err, size_t errlen)
 {
@@ -476,7 +491,7 @@ int influx_line_encode(const struct influx_map *m, const char *topic, json_t *va
     struct used used = {.n = 0};
     size_t start = out->len;
     int64_t ns = 0;
-    int has_time, rc = -1;
+    int has_time = 0;
     if (!json_is_object(value)) {
         snprintf(err, errlen, "the record value is %s, not a struct or map",
                  value ? "a scalar or array" : "null");
@@ -484,34 +499,23 @@ int influx_line_encode(const struct influx_map *m, const char *topic, json_t *va
     }
     if (m->time_field && *m->time_field)
         used_add(&used, m->time_field, strlen(m->time_field));
-    if (measurement(m, topic, value, &name, &used, err, errlen) ||
-        event_time(m, value, record_ts_ms, &ns, &has_time, err, errlen))
-        goto out;
-    influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
-    if (tags(m, value, out, &used, err, errlen) || fields(value, &used, out, err, errlen))
-        goto out;
-    if (has_time) {
-        char num[32] = " ";
-        influx_buf_add(out, num, 1 + cd_int_text(num + 1, ns));
-    }
-    rc = 0;
-out:
-    if (rc) {
-        out->len = start;
-        if (out->p)
-            out->p[start] = 0;
+    int failed = measurement(m, topic, value, &name, &used, err, errlen) ||
+                 event_time(m, value, record_ts_ms, &ns, &has_time, err, errlen);
+    if (!failed) {
+        influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
+        failed = tags(m, value, out, &used, err, errlen) || fields(value, &used, out, err, errlen);
     }
     influx_buf_free(&name);
-    return rc;
+    return line_end(out, start, failed ? -1 : 0, has_time, ns);
 }
 
 /* ---------------- schemaless JSON straight from its bytes ---------------- */
 
 /* The text format_double prints for the double a JSON real (no exponent: the scanner refuses
- * those) reads as, into num (room for 64). A real of at most 15
- * significant digits that %.15g prints in fixed notation (10^-4 <= |v| < 10^15) prints as its
- * own digits with trailing fraction zeros dropped (15 digits survive text -> double -> text),
- * so only the others pay for strtod and printf. */
+ * those) reads as, into num (room for 64). A real of at most 15 significant digits that %.15g
+ * prints in fixed notation (10^-4 <= |v| < 10^15) prints as its own digits with trailing
+ * fraction zeros dropped (15 digits survive text -> double -> text), so only the others pay
+ * for strtod and printf. */
 static void real_text(const char *s, size_t n, char *num)
 {
     const char *dot = memchr(s, '.', n), *ip = s + (*s == '-');
@@ -698,7 +702,7 @@ int influx_line_encode_json(const struct influx_map *m, const char *topic, const
     char err[256];
     size_t start = out->len;
     int64_t ns = 0;
-    int has_time, rc = 1;
+    int has_time = 0;
     if ((m->measurement_fmt && strstr(m->measurement_fmt, "${value.")) ||
         fast_scan(&o, raw, len) || fast_time(m, &o, record_ts_ms, &ns, &has_time))
         return 1;
@@ -706,22 +710,11 @@ int influx_line_encode_json(const struct influx_map *m, const char *topic, const
         used_add(&used, m->time_field, strlen(m->time_field));
     for (size_t i = 0; i < m->n_tag_fields; i++)
         used_add(&used, m->tag_fields[i], strlen(m->tag_fields[i]));
-    if (measurement(m, topic, NULL, &name, &used, err, sizeof(err)))
-        goto out;
-    influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
-    if (fast_tags(m, &o, out) || fast_fields(&o, &used, out))
-        goto out;
-    if (has_time) {
-        char num[32] = " ";
-        influx_buf_add(out, num, 1 + cd_int_text(num + 1, ns));
-    }
-    rc = 0;
-out:
-    if (rc) {
-        out->len = start;
-        if (out->p)
-            out->p[start] = 0;
+    int failed = measurement(m, topic, NULL, &name, &used, err, sizeof(err));
+    if (!failed) {
+        influx_escape(out, name.p, name.len, INFLUX_ESC_MEASUREMENT);
+        failed = fast_tags(m, &o, out) || fast_fields(&o, &used, out);
     }
     influx_buf_free(&name);
-    return rc;
+    return line_end(out, start, failed, has_time, ns);
 }

@@ -169,7 +169,7 @@ def test_upsert_stage_hostile_names_and_values_arrive_byte_exact(pg, dev_kafka, 
                 for i in range(300)]
         produce_batch(dev_kafka.bootstrap, "evil_up", recs)
         arrived(sorted((r[evil_key], r[evil]) for r in recs))
-    assert stages(pg, evil) == staged
+    assert stages(pg, evil) == staged, w.logs()[-6000:]
 
 
 def test_upsert_stage_of_key_columns_only_does_nothing_on_conflict(pg, dev_kafka,
