@@ -212,7 +212,7 @@ def main():
         print(f"baseline:   {brate:10.0f} rows/s ({bsecs:.1f} s; pre-built gzip'd NDJSON "
               f"batches of {batch} rows, one channel; CPU emulator {be_cpu:.1f} s)", flush=True)
         ratio = rate / brate
-        print(f"ratio vs baseline: {ratio:.2f}x (goal >= 0.7: "
+        print(f"ratio vs baseline: {ratio:.3f}x (goal >= 0.7: "
               f"{'met' if ratio >= 0.7 else 'not met'}); connectd peak RSS (VmHWM) "
               f"{rss / 1024:.1f} MB")
     finally:
