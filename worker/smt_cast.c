@@ -347,17 +347,14 @@ static int cast_schemaless(struct cast *c, struct cd_data *d, char *err, size_t 
     json_t *out = smt_writable(d->value), *ct;
     const char *f;
     json_object_foreach(c->casts, f, ct) {
-        void *at = json_object_iter_at(out, f); /* one hash lookup for the read and the write */
+        void *at = json_object_iter_at(out, f);
         json_t *v = at ? json_object_iter_value(at) : NULL, *nv = json_null();
         if (v && !json_is_null(v) &&
             !(nv = cast_value(NULL, v, (enum ctype)json_integer_value(ct), err, errlen))) {
             json_decref(out);
             return -1;
         }
-        if (at)
-            json_object_iter_set_new(out, at, nv);
-        else
-            json_object_set_new(out, f, nv);
+        smt_set_at(out, at, f, nv);
     }
     smt_data_set(d, NULL, out);
     return 1;

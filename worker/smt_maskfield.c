@@ -145,16 +145,13 @@ static int mf_apply(void *state, struct cd_record *r, char *err, size_t errlen)
         json_t *fs = d->schema ? smt_field(d->schema, name) : NULL;
         if (d->schema && !fs)
             continue; /* only the struct's own fields are masked */
-        void *at = json_object_iter_at(out, name); /* one hash lookup for the read and write */
+        void *at = json_object_iter_at(out, name);
         json_t *mv = masked(m, fs, at ? json_object_iter_value(at) : NULL, err, errlen);
         if (!mv) {
             json_decref(out);
             return -1;
         }
-        if (at)
-            json_object_iter_set_new(out, at, mv);
-        else
-            json_object_set_new(out, name, mv);
+        smt_set_at(out, at, name, mv);
     }
     smt_data_set(d, d->schema ? json_incref(d->schema) : NULL, out);
     return 1;

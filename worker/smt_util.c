@@ -20,6 +20,14 @@ json_t *smt_writable(json_t *v)
     return v && v->refcount == 1 ? json_incref(v) : json_copy(v);
 }
 
+void smt_set_at(json_t *obj, void *at, const char *key, json_t *v)
+{
+    if (at)
+        json_object_iter_set_new(obj, at, v);
+    else
+        json_object_set_new(obj, key, v);
+}
+
 /* ---------------- config ---------------- */
 
 int smt_config_check(json_t *conf, const struct cfg_def *defs, char *err, size_t errlen)

@@ -31,6 +31,9 @@ void smt_data_set(struct cd_data *d, json_t *schema, json_t *value);
  * members may be set or removed: their values may be shared. A transform that fails after
  * changing it in place leaves the record half changed, which is then dropped anyway. */
 json_t *smt_writable(json_t *v);
+/* Sets key of obj to v (stolen): through at, obj's member found by json_object_iter_at (one
+ * hash lookup for a read and a write), or as a new member when at is NULL. */
+void smt_set_at(json_t *obj, void *at, const char *key, json_t *v);
 
 /* ---- config ---- */
 

@@ -611,9 +611,10 @@ static void fast_text(const struct cd_jmember *m, char *num, char **tmp, const c
         num[m->val_len] = 0;
         *n = m->val_len;
         return;
-    default:
-        snprintf(num, 64, "%s", m->kind == CDJ_TRUE ? "true" : "false");
-        break;
+    default: /* true or false: the literal itself */
+        *s = m->val;
+        *n = m->val_len;
+        return;
     }
     *n = strlen(num);
 }
