@@ -231,7 +231,9 @@ def produce(bootstrap, topic, values, keys=None, headers=None):
 # ---------------------------------------------------------------- real servers
 
 class Postgres:
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: fsync on, as Postgres ships (tests run with it off, for speed)."""
+        self.durable = durable
         self.dir = tempfile.mkdtemp(prefix="pg-")
         os.chmod(self.dir, 0o755)
         shutil.chown(self.dir, "postgres", "postgres")
@@ -251,7 +253,8 @@ class Postgres:
 
     def start(self):
         self._ctl("-w", "-l", os.path.join(self.dir, "pg.log"), "-o",
-                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+                  f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync="
+                  + ("on" if self.durable else "off"), "start")
 
     def stop(self):
         self._ctl("-m", "fast", "-w", "stop")
@@ -277,7 +280,10 @@ class Postgres:
 class MariaDB:
     USER, PASSWORD = "connectd", "s3cret-pw"
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: the redo log is flushed at each commit, as MariaDB ships (tests flush it
+        once a second, for speed)."""
+        self.durable = durable
         self.dir = tempfile.mkdtemp(prefix="mariadb-")
         self.port = free_port()
         self.sock = os.path.join(self.dir, "sock")
@@ -302,7 +308,8 @@ class MariaDB:
         self.proc = subprocess.Popen(
             ["mariadbd", "--no-defaults", f"--datadir={self.data}", "--user=root",
              f"--port={self.port}", "--bind-address=127.0.0.1", f"--socket={self.sock}",
-             "--skip-log-bin", "--innodb-flush-log-at-trx-commit=2", "--local-infile=1"],
+             "--skip-log-bin", "--local-infile=1",
+             "--innodb-flush-log-at-trx-commit=" + ("1" if self.durable else "2")],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(lambda: os.path.exists(self.sock) and self._ping(), 60, 0.1, "mariadb")
 
