@@ -164,17 +164,16 @@ class DB:
     look, and exact() then counts."""
 
     def arrived(self, table):
-        """True once the N rows and the warm-up row are in. When progress stops short of them
-        for a second, a full count(*) decides: a figure that falls short must not hang the run."""
+        """True once the N rows and the warm-up row are in. When progress stands still for a
+        second, a full count(*) decides: a figure or a count that falls short must not hang
+        the run."""
         est, now = self.progress(table), time.time()
         if est != self.last_est:
             self.last_est, self.moved = est, now
-        if est >= N + 1:
-            return self.exact(table) >= N + 1
-        if now - self.moved < 1:
-            return False
-        self.moved = now
-        return self.count(table) >= N + 1
+        if now - self.moved >= 1:
+            self.moved = now
+            return self.count(table) >= N + 1
+        return est >= N + 1 and self.exact(table) >= N + 1
 
     def one(self, sql):
         """The last column of the first row (SHOW STATUS answers name, value)."""
