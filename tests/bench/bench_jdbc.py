@@ -163,6 +163,10 @@ class DB:
     pay and \\copy's would not), so a cheap figure of the database (progress) says when to
     look, and exact() then counts."""
 
+    def mark(self):
+        """Starts the watch of a run: what arrived() last saw, and when it last moved."""
+        self.last_est, self.moved = None, time.time()
+
     def arrived(self, table):
         """True once the N rows and the warm-up row are in. When progress stands still for a
         second, a full count(*) decides: a figure or a count that falls short must not hang
@@ -202,8 +206,8 @@ class PG(DB):
         return f'"{table}"'
 
     def mark(self):
+        super().mark()
         self.done_pages = self.done_rows = 0
-        self.last_est, self.moved = None, time.time()
 
     def pages(self, table):
         try:
@@ -272,8 +276,8 @@ class My(DB):
         return int(self.one("SHOW GLOBAL STATUS LIKE 'Handler_write'"))
 
     def mark(self):
+        super().mark()
         self.base = self.inserted() - 1  # the warm-up row is in the table already
-        self.last_est, self.moved = None, time.time()
 
     def progress(self, table):
         """Rows written (Handler_write counts each, committed or not)."""
