@@ -43,7 +43,7 @@ void cd_data_clear(struct cd_data *d); /* decrefs both and sets them to NULL */
  * Source side: the connector fills topic, key, value (and optionally partition, timestamp,
  * headers, source_partition/source_offset, opaque); the runtime converts and produces. */
 struct cd_record {
-    char *topic;                /* owned */
+    char *topic;                /* owned: replace it with cd_record_set_topic, never free it */
     int32_t partition;          /* -1 = let the partitioner choose (murmur2_random) */
     int64_t offset;             /* sink: Kafka offset; source: -1 */
     int64_t timestamp;          /* ms since epoch, -1 = none */
@@ -64,10 +64,17 @@ struct cd_record {
     void *rt_msg;
     uint64_t rt_seq;
     void *rt_tracker;
+    int topic_borrowed; /* topic is not the record's (cd_record_new_borrowing) */
 };
 
 struct cd_record *cd_record_new(const char *topic); /* calloc'd, partition -1, offset -1, ts -1 */
 void cd_record_free(struct cd_record *r);            /* frees owned parts too; NULL ok */
+/* A record whose topic points to the caller's string, which must outlive the record's
+ * use: the sink's records borrow the consumed message's topic name, as they borrow its bytes,
+ * so that every record of a topic shares one string (one the task thread has in its cache). */
+struct cd_record *cd_record_new_borrowing(const char *topic);
+/* Replaces r->topic with topic (malloc'd, now the record's; NULL ok). */
+void cd_record_set_topic(struct cd_record *r, char *topic);
 
 /* Runtime handle given to task callbacks. */
 struct task_ctx;

@@ -51,8 +51,7 @@ static int rr_apply(void *state, struct cd_record *rec, char *err, size_t errlen
     if (!rec->topic || !smt_regex_matches(&r->re, rec->topic, 10, m))
         return 1;
     char *topic = smt_regex_replace(rec->topic, m, 10, r->replacement);
-    free(rec->topic);
-    rec->topic = topic;
+    cd_record_set_topic(rec, topic);
     return 1;
 }
 

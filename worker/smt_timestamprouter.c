@@ -109,8 +109,7 @@ static int tr_apply(void *state, struct cd_record *r, char *err, size_t errlen)
         c->from = r->timestamp - r->timestamp % t->period;
         c->until = c->from + t->period;
     }
-    free(r->topic);
-    r->topic = strdup(c->out);
+    cd_record_set_topic(r, strdup(c->out));
     return 1;
 }
 

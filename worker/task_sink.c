@@ -283,7 +283,7 @@ static int snk_convert(struct snk *s, rd_kafka_message_t *m, struct cd_record **
     char *err = f->err;
     const size_t errlen = sizeof(f->err);
     const char *stage = STAGE_KEY_CONVERTER, *cls = s->kc->plugin->class_name;
-    struct cd_record *r = cd_record_new(rd_kafka_topic_name(m->rkt));
+    struct cd_record *r = cd_record_new_borrowing(rd_kafka_topic_name(m->rkt));
     rd_kafka_headers_t *hdrs;
     r->partition = m->partition;
     r->offset = m->offset;

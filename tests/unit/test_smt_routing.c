@@ -97,6 +97,39 @@ static void timestamp_router_reuse_matches_fresh_chain(void **st)
     assert_int_equal(smt_datefmt_period_ms("mm.SSS"), 1);
 }
 
+/* A record's first topic lives in its own block, or is borrowed (the sink's records); a
+ * router's replacement is the record's to free. Two routers in a row replace a borrowed
+ * topic, then a replaced one; ASan checks the frees. */
+static void routers_in_a_row_replace_the_topic_twice(void **st)
+{
+    static const char *const conf[] = {
+        "transforms", "a,b", "transforms.a.type", "org.apache.kafka.connect.transforms.RegexRouter",
+        "transforms.a.regex", "(.*)-raw", "transforms.a.replacement", "$1",
+        "transforms.b.type", "org.apache.kafka.connect.transforms.TimestampRouter",
+        "transforms.b.topic.format", "${topic}-${timestamp}", "transforms.b.timestamp.format",
+        "yyyyMMdd", NULL};
+    char err[256];
+    json_t *c = smt_conf(conf);
+    struct transform_chain *chain = transform_chain_new(c, err, sizeof(err));
+    json_decref(c);
+    assert_non_null(chain);
+    static const char consumed[] = "vitals-raw";
+    struct cd_record *r = cd_record_new_borrowing(consumed);
+    r->timestamp = 1504224000000;
+    const char *cls = NULL;
+    assert_int_equal(transform_chain_apply(chain, r, err, sizeof(err), &cls), 1);
+    assert_string_equal(r->topic, "vitals-20170901");
+    assert_string_equal(consumed, "vitals-raw");
+    cd_record_set_topic(r, NULL);
+    assert_null(r->topic);
+    cd_record_free(r);
+    r = cd_record_new("inline");
+    cd_record_set_topic(r, strdup("t"));
+    cd_record_free(r);
+    cd_record_free(cd_record_new_borrowing(consumed));
+    transform_chain_free(chain);
+}
+
 static void set_schema_metadata_name_and_version(void **st)
 {
     static const char *const conf[] = {"transforms", "SetSchemaMetadata",
@@ -217,6 +250,7 @@ int main(void)
         cmocka_unit_test(regex_router_keeps_last_part_of_debezium_topic),
         cmocka_unit_test(timestamp_router_formats_topic),
         cmocka_unit_test(timestamp_router_reuse_matches_fresh_chain),
+        cmocka_unit_test(routers_in_a_row_replace_the_topic_twice),
         cmocka_unit_test(set_schema_metadata_name_and_version),
         cmocka_unit_test(insert_and_drop_headers),
         cmocka_unit_test(header_from_copies_and_moves_fields),
