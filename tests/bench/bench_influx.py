@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -46,7 +47,22 @@ def key(i, spread):
     the seed (a one-partition topic) and in curl's batches. spread: distinct keys scatter each
     series over every partition, so its points arrive out of time order (an unkeyed producer
     on a many-partition topic), which costs influxd more CPU per point."""
-    return str(i) if spread else f"patient-{i % 100:04d}"
+    return str(i) if spread else PATIENT_KEYS[i % 100]
+
+
+def patient_key(p):
+    """A key of patient p that the producer's partitioner (librdkafka's consistent_random: the
+    CRC32 of the key) puts in partition p % PARTITIONS. Hashed as they are, the 100 patients'
+    names left one partition with five series (6.5 MB), which the mock broker trimmed whenever
+    the sink lagged more than 5 MB behind kcat on it; so every partition gets the same share."""
+    for salt in range(1 << 20):
+        k = f"patient-{p:04d}" + (f".{salt}" if salt else "")
+        if zlib.crc32(k.encode()) % PARTITIONS == p % PARTITIONS:
+            return k
+    raise AssertionError(f"no key for patient {p}")
+
+
+PATIENT_KEYS = [patient_key(p) for p in range(100)]
 
 
 def line(i):
