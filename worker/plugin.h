@@ -43,7 +43,8 @@ void cd_data_clear(struct cd_data *d); /* decrefs both and sets them to NULL */
  * Source side: the connector fills topic, key, value (and optionally partition, timestamp,
  * headers, source_partition/source_offset, opaque); the runtime converts and produces. */
 struct cd_record {
-    char *topic;                /* owned: replace it with cd_record_set_topic, never free it */
+    char *topic;                /* the record's, or borrowed (cd_record_new_borrowing): replace
+                                 * it with cd_record_set_topic, never free it */
     int32_t partition;          /* -1 = let the partitioner choose (murmur2_random) */
     int64_t offset;             /* sink: Kafka offset; source: -1 */
     int64_t timestamp;          /* ms since epoch, -1 = none */
