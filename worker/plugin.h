@@ -105,6 +105,13 @@ void task_set_batch_max(struct task_ctx *t, size_t n);
  * calling this, or when flush returns; by then the sink must be done with them. An empty put
  * that calls it keeps the records held before. */
 void task_put_keep(struct task_ctx *t);
+/* Sink tasks, from a non-empty put() before it returns CD_OK: as task_put_keep, and the records
+ * held before stay held too, for a sink whose one write spans several puts (a COPY statement
+ * left open). They are all released as task_put_keep says: by a later non-empty put that
+ * returns CD_OK without calling this, an empty put that keeps nothing, or flush. At most
+ * CD_PUT_KEEP_MAX puts' records are held at once; the put that would hold more fails the task. */
+#define CD_PUT_KEEP_MAX 16
+void task_put_keep_more(struct task_ctx *t);
 /* Sink tasks, from put(): one record the destination rejected (a row the database refuses, a
  * point InfluxDB rejects). Returns 0 when errors.tolerance=all takes it (it goes to the dead
  * letter queue when one is configured and its offset counts as done): skip it and go on.

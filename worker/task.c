@@ -48,6 +48,11 @@ void task_put_keep(struct task_ctx *t)
     t->put_keep = 1;
 }
 
+void task_put_keep_more(struct task_ctx *t)
+{
+    t->put_keep = 2;
+}
+
 int task_flush_final(const struct task_ctx *t)
 {
     return t->flush_final;

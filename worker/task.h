@@ -47,7 +47,7 @@ struct task_ctx {
     volatile int paused;
     int flush_final; /* the sink flush running is for a revocation or the stop */
     size_t batch_max; /* sink: most records per put, 0 = SINK_BATCH_MAX */
-    int put_keep;     /* sink: the put running called task_put_keep */
+    int put_keep;     /* sink: the put running called task_put_keep (1) or _keep_more (2) */
     int abandoned;
     int failed;
     char error[2048];

@@ -18,8 +18,9 @@
 #define SINK_BATCH_MAX 1000
 #define SINK_BATCH_LIMIT 20000 /* task_set_batch_max at most */
 #define SINK_BATCH_BYTES (4 << 20)
-/* Batches: one polled and converted, one put, one a sink keeps (task_put_keep). */
-#define SNK_WORKS 3
+/* Batches: one polled and converted, one put, and those a sink keeps (task_put_keep,
+ * task_put_keep_more); each is allocated when first needed. */
+#define SNK_WORKS (2 + CD_PUT_KEEP_MAX)
 
 /* A message that failed conversion, reported to the error handler on the task thread. */
 struct snk_fail {
@@ -54,7 +55,9 @@ struct snk {
     /* the record path (see snk_step) */
     struct snk_work work[SNK_WORKS];
     struct snk_work *polling, *pending; /* pending: converted, not put yet */
-    struct snk_work *held; /* put, but kept for the sink (task_put_keep) */
+    struct snk_work *held[CD_PUT_KEEP_MAX]; /* put, but kept for the sink (task_put_keep) */
+    int nheld;
+    size_t batch_max; /* records per batch */
     struct cd_record **put_recs;
     pthread_t conv_thread;
     pthread_mutex_t conv_lock;
@@ -343,6 +346,7 @@ static int snk_put(struct snk *s, struct cd_record **recs, size_t n)
         int rc = s->t->p->put(s->state, s->t, recs, n);
         if (rc == CD_OK)
             return 0;
+        s->t->put_keep = 0; /* a failed attempt keeps nothing */
         if (rc != CD_ERR_RETRIABLE || s->t->stop)
             return -1;
         if (!first)
@@ -523,9 +527,17 @@ static void work_retire(struct snk_work *w)
 
 static void work_release_held(struct snk *s)
 {
-    if (s->held)
-        work_retire(s->held);
-    s->held = NULL;
+    for (int i = 0; i < s->nheld; i++)
+        work_retire(s->held[i]);
+    s->nheld = 0;
+}
+
+static int work_is_held(const struct snk *s, const struct snk_work *w)
+{
+    for (int i = 0; i < s->nheld; i++)
+        if (s->held[i] == w)
+            return 1;
+    return 0;
 }
 
 /* Puts a converted batch (w NULL: none; put_when_idle connectors then get an empty put) and
@@ -541,9 +553,14 @@ static int work_put(struct snk *s, struct snk_work *w)
     s->t->put_keep = 0;
     if (called && snk_put(s, s->put_recs, nrec))
         return -1;
-    int keep = called && s->t->put_keep;
-    if (called && (nrec || !keep))
+    int keep = called ? s->t->put_keep : 0;
+    if (called && keep != 2 && (nrec || !keep))
         work_release_held(s);
+    if (w && keep && nrec && s->nheld == CD_PUT_KEEP_MAX) {
+        task_set_error(s->t, "the connector kept the records of more than %d puts",
+                       CD_PUT_KEEP_MAX);
+        return -1;
+    }
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = w->msgs[i], *next = i + 1 < n ? w->msgs[i + 1] : NULL;
         if (next && next->rkt == m->rkt && next->partition == m->partition)
@@ -552,7 +569,7 @@ static int work_put(struct snk *s, struct snk_work *w)
         snk_track_topic(s, rd_kafka_topic_name(m->rkt));
     }
     if (w && keep && nrec)
-        s->held = w;
+        s->held[s->nheld++] = w;
     else if (w)
         work_retire(w);
     return 0;
@@ -603,12 +620,21 @@ static void work_destroy(struct snk_work *w)
     memset(w, 0, sizeof(*w));
 }
 
-/* A batch to poll into: neither cur (about to be put) nor the one the sink keeps. */
+/* A batch to poll into: neither cur (about to be put) nor one the sink keeps. NULL when
+ * memory is short. */
 static struct snk_work *work_free(struct snk *s, const struct snk_work *cur)
 {
-    for (int i = 0;; i++)
-        if (&s->work[i] != cur && &s->work[i] != s->held)
-            return &s->work[i];
+    for (int i = 0; i < SNK_WORKS; i++) {
+        struct snk_work *w = &s->work[i];
+        if (w == cur || work_is_held(s, w))
+            continue;
+        if (!w->max && work_init(w, s->batch_max)) {
+            work_destroy(w);
+            return NULL;
+        }
+        return w;
+    }
+    return NULL; /* cannot be: at most CD_PUT_KEEP_MAX are held */
 }
 
 /* Polls batch N+1 and has it converted while batch N is put. */
@@ -629,6 +655,10 @@ static int snk_step(struct snk *s)
             rc = work_report_failures(s, cur);
         s->pending = cur;
         s->polling = work_free(s, cur);
+        if (!s->polling) {
+            task_set_error(s->t, "out of memory");
+            rc = -1;
+        }
     }
     return rc;
 }
@@ -719,15 +749,13 @@ static int snk_path_open(struct snk *s)
     size_t max = s->t->batch_max ? s->t->batch_max : SINK_BATCH_MAX;
     if (max > SINK_BATCH_LIMIT)
         max = SINK_BATCH_LIMIT;
+    s->batch_max = max;
     s->put_recs = calloc(max, sizeof(*s->put_recs));
-    int ok = s->put_recs != NULL;
-    for (int i = 0; i < SNK_WORKS && ok; i++)
-        ok = !work_init(&s->work[i], max);
-    if (!ok) {
+    s->polling = s->put_recs ? work_free(s, NULL) : NULL;
+    if (!s->polling) {
         task_set_error(s->t, "out of memory");
         return -1;
     }
-    s->polling = &s->work[0];
     if (conv_start(s)) {
         task_set_error(s->t, "cannot start the converter thread");
         return -1;

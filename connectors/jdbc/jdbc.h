@@ -296,6 +296,15 @@ struct jdbc_backend {
     int (*can_send)(const struct jdbc_task *j, const struct jdbc_batch *b);
     int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*collect)(struct jdbc_task *j, int block);
+    /* Optional, insert mode: one transaction whose COPY spans several batches. copy_open
+     * begins it and a COPY of the batch's one insert segment and streams its rows;
+     * copy_append streams the rows of a batch of the same table and columns; copy_finish ends
+     * the COPY, waits for it and sends the offsets (exactly-once: NULL or empty otherwise)
+     * and COMMIT, whose outcome collect reads. On failure each returns an error class with
+     * j->err set, having rolled the transaction back. */
+    int (*copy_open)(struct jdbc_task *j, struct jdbc_batch *b);
+    int (*copy_append)(struct jdbc_task *j, struct jdbc_batch *b);
+    int (*copy_finish)(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets);
 };
 
 extern const struct jdbc_backend jdbc_pg_backend;
@@ -324,15 +333,20 @@ struct jdbc_task {
     int eos_loaded;
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
-    /* The batch the backend's send started and whose outcome is not read yet (Postgres insert
-     * mode, upsert of big batches): its rows, offsets and records (kept by the runtime,
-     * task_put_keep). */
+    /* The write whose outcome is not read yet: a batch the backend's send started (upsert of
+     * big batches), or the transaction of a COPY that spans puts (Postgres insert mode): its
+     * rows, offsets and records (kept by the runtime, task_put_keep and _keep_more). */
     struct jdbc_fly {
-        enum { FLY_NONE, FLY_SENT, FLY_FAILED } state;
+        enum { FLY_NONE, FLY_OPEN, FLY_SENT, FLY_FAILED } state;
         struct jdbc_batch batch;
         rd_kafka_topic_partition_list_t *pending;
         struct cd_record **recs;
         size_t n, cap;
+        /* FLY_OPEN: the COPY's table and columns, and how much it holds since when */
+        struct jdbc_table *table;
+        int *cols, ncols, capcols;
+        int rows, puts;
+        int64_t since;
     } fly;
     int lost; /* a batch in flight was given up unwritten: commit nothing more */
     struct {

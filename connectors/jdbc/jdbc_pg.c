@@ -36,6 +36,7 @@ struct pg_state {
     const char **vals; /* parameter pointers, reused */
     size_t capvals;
     char *fly_table; /* table of the batch sent by pg_send, for its error message */
+    int copying;     /* a COPY left open by pg_copy_open is in progress */
 };
 
 static PGconn *pgc(struct jdbc_task *j)
@@ -739,7 +740,7 @@ static int offsets_sql(struct jdbc_task *j, struct jdbc_buf *q,
     char *conn = PQescapeLiteral(pgc(j), task_connector_name(j->t),
                                  strlen(task_connector_name(j->t)));
     int rc = conn ? 0 : -1;
-    jdbc_buf_printf(q, "; INSERT INTO " JDBC_OFFSETS_TABLE
+    jdbc_buf_printf(q, "INSERT INTO " JDBC_OFFSETS_TABLE
                        " (connector, topic, \"partition\", next_offset) VALUES ");
     for (int i = 0; i < l->cnt && !rc; i++) {
         char *topic = PQescapeLiteral(pgc(j), l->elems[i].topic, strlen(l->elems[i].topic));
@@ -795,7 +796,8 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
     int nlive = jdbc_seg_live(b, sg, live);
     struct jdbc_buf sql = {0};
     int rc = send_sql(j, sg, &sql);
-    if (!rc && j->c.eos && j->pending->cnt && offsets_sql(j, &sql, j->pending))
+    if (!rc && j->c.eos && j->pending->cnt &&
+        (jdbc_buf_str(&sql, "; ") || offsets_sql(j, &sql, j->pending)))
         rc = oom(j);
     if (!rc && !PQsendQuery(s->c, sql.p))
         rc = pg_fail(j, NULL, sg->table->name);
@@ -831,6 +833,104 @@ static int pg_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
     return j->c.insert_mode == JDBC_INSERT || pg_staged(j, b, &b->segs[0], 0);
 }
 
+/* Leaves a failed COPY or transaction so that the connection takes the next query (a COPY
+ * left open and its transaction are rolled back). j->err is kept. */
+static void pg_abandon(struct jdbc_task *j)
+{
+    struct pg_state *s = j->db;
+    PGresult *r;
+    if (s->copying && PQputCopyEnd(s->c, "abandoned by the sink") == 1)
+        while ((r = PQgetResult(s->c)))
+            PQclear(r);
+    s->copying = 0;
+    PGTransactionStatusType ts = PQtransactionStatus(s->c);
+    if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+        char keep[sizeof(j->err)];
+        memcpy(keep, j->err, sizeof(keep));
+        PQclear(PQexec(s->c, "ROLLBACK"));
+        memcpy(j->err, keep, sizeof(keep));
+    }
+}
+
+/* Streams the batch's rows into the COPY that pg_copy_open left open. */
+static int pg_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    struct pg_state *s = j->db;
+    struct jdbc_seg *sg = &b->segs[0];
+    int *live = malloc(sizeof(*live) * (size_t)(sg->nrows ? sg->nrows : 1));
+    int nlive = live ? jdbc_seg_live(b, sg, live) : 0;
+    int sent = live ? copy_rows(s, b, sg, live, nlive) : -1;
+    free(live);
+    if (sent == nlive)
+        return JDBC_OK;
+    int rc = sent < 0 || PQstatus(s->c) == CONNECTION_OK ? oom(j) : pg_fail(j, NULL, s->fly_table);
+    pg_abandon(j);
+    return rc;
+}
+
+/* BEGIN and a COPY of the batch's one insert segment, left open for more batches. */
+static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    struct pg_state *s = j->db;
+    struct jdbc_seg *sg = &b->segs[0];
+    struct jdbc_buf sql = {0};
+    int rc = jdbc_buf_str(&sql, "BEGIN; ") || copy_sql(j, sg, NULL, &sql) ? oom(j) : JDBC_OK;
+    if (!rc && !PQsendQuery(s->c, sql.p))
+        rc = pg_fail(j, NULL, sg->table->name);
+    jdbc_buf_free(&sql);
+    if (rc)
+        return rc;
+    free(s->fly_table);
+    s->fly_table = strdup(sg->table->name);
+    PGresult *r;
+    while ((r = PQgetResult(s->c)) && PQresultStatus(r) == PGRES_COMMAND_OK) /* BEGIN */
+        PQclear(r);
+    if (PQresultStatus(r) != PGRES_COPY_IN) { /* e.g. the table is gone */
+        rc = pg_fail(j, r, sg->table->name);
+        PQclear(r);
+        while ((r = PQgetResult(s->c)))
+            PQclear(r);
+        pg_abandon(j);
+        return rc;
+    }
+    PQclear(r);
+    s->copying = 1;
+    return pg_copy_append(j, b);
+}
+
+/* Ends the open COPY, reads its outcome (Postgres has stored the rows streamed before by
+ * then, so this waits about as long as the last batch takes it), then sends the offsets and
+ * COMMIT without waiting. */
+static int pg_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets)
+{
+    struct pg_state *s = j->db;
+    s->copying = 0;
+    if (PQputCopyEnd(s->c, NULL) != 1) {
+        int rc = pg_fail(j, NULL, s->fly_table);
+        pg_abandon(j);
+        return rc;
+    }
+    int rc = JDBC_OK;
+    PGresult *r;
+    while ((r = PQgetResult(s->c))) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(j, r, s->fly_table);
+        PQclear(r);
+    }
+    struct jdbc_buf sql = {0};
+    if (!rc && offsets && offsets->cnt &&
+        (offsets_sql(j, &sql, offsets) || jdbc_buf_str(&sql, "; ")))
+        rc = oom(j);
+    if (!rc && jdbc_buf_str(&sql, "COMMIT"))
+        rc = oom(j);
+    if (!rc && !PQsendQuery(s->c, sql.p))
+        rc = pg_fail(j, NULL, s->fly_table);
+    jdbc_buf_free(&sql);
+    if (rc)
+        pg_abandon(j);
+    return rc;
+}
+
 /* The outcome of pg_send's query: JDBC_OK, JDBC_BUSY when !block and Postgres is not done,
  * else an error class with j->err set (the transaction is rolled back). */
 static int pg_collect(struct jdbc_task *j, int block)
@@ -847,6 +947,8 @@ static int pg_collect(struct jdbc_task *j, int block)
     }
     if (!rc && PQstatus(s->c) == CONNECTION_BAD)
         rc = pg_fail(j, NULL, s->fly_table);
+    if (rc)
+        pg_abandon(j); /* pg_copy_finish's COMMIT did not run: its transaction is open */
     return rc;
 }
 
@@ -914,4 +1016,7 @@ const struct jdbc_backend jdbc_pg_backend = {
     .can_send = pg_can_send,
     .send = pg_send,
     .collect = pg_collect,
+    .copy_open = pg_copy_open,
+    .copy_append = pg_copy_append,
+    .copy_finish = pg_copy_finish,
 };

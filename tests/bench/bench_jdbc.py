@@ -39,9 +39,10 @@ T0 = 1767225600000
 # librdkafka's mock broker keeps about 5 MB per partition and trims older records.
 PARTITIONS = max(1, N // 20000)
 # Pages (8 KB) at the end of a Postgres table that may still change during a run: several
-# batches of rows of about 200 B.
+# transactions of rows of about 200 B (insert mode's COPY spans puts, up to the larger of
+# 15000 rows and batch.size).
 BATCH = int(json.loads(os.environ.get("BENCH_EXTRA", "{}")).get("batch.size", 3000))
-MARGIN_PAGES = max(1024, 3 * BATCH * 200 // 8192)
+MARGIN_PAGES = max(1024, 3 * max(BATCH, 15000) * 200 // 8192)
 TICK = os.sysconf("SC_CLK_TCK")
 COLS = ("patient_id", "device_id", "timestamp", "heart_rate", "respiratory_rate", "spo2",
         "temperature", "systolic", "diastolic", "anomaly")
@@ -223,7 +224,7 @@ class PG(DB):
 
     def progress(self, table):
         """Rows estimated from the table's pages. Pages more than MARGIN_PAGES behind its end
-        hold committed rows that no longer change (the sink has one batch in flight at most;
+        hold committed rows that no longer change (the sink has one transaction in flight at most;
         the table only grows): they are counted once, as the table passes them, and give the
         rows per page. A table within the margin is cheap to count whole (N + 1)."""
         pages = self.pages(table)

@@ -433,6 +433,40 @@ def test_refused_rows_go_to_the_dead_letter_queue_with_tolerance_all(db, dev_kaf
     assert w.status("tolerant")["tasks"][0]["state"] == "RUNNING"
 
 
+@pytest.mark.parametrize("bad,eos", [(7, False), (4321, True), (12345, False)],
+                         ids=["early_at_least_once", "late_exactly_once", "at_the_row_limit"])
+def test_a_refused_row_in_a_copy_spanning_puts_costs_only_itself(postgres, dev_kafka,
+                                                                 worker_factory, bad, eos):
+    """Postgres insert mode streams several puts into one COPY (here up to 15 puts of 1000
+    records, ended by its row limit or when no more records come): when the database refuses
+    one row, every record of that COPY is written again and the refused one goes to the dead
+    letter queue; the others land once each, also those of the put whose rows reached the
+    limit and ended the COPY (at_the_row_limit)."""
+    import re
+    db = DB("postgres", postgres)
+    t = f"span_{bad}"
+    n = 20000
+    w = worker_factory(dev_kafka.bootstrap)
+    db.exec(f"CREATE TABLE {t} (id BIGINT NOT NULL, code VARCHAR(5) NOT NULL)")
+    one_partition(dev_kafka, t, t + "_dead")
+    values = [{"id": i, "code": "far too long" if i == bad else "ok"} for i in range(n)]
+    harness.produce(dev_kafka.bootstrap, t, values)  # all there before the sink starts
+    sink(w, db, t, t, batch_size=1000, errors_tolerance="all",
+         exactly_once_enabled=eos, **{"errors.deadletterqueue.topic.name": t + "_dead",
+                                      "errors.deadletterqueue.context.headers.enable": "true"})
+    wait_rows(db, f"SELECT count(*), count(DISTINCT id), sum(id) FROM {t}",
+              [(n - 1, n - 1, n * (n - 1) // 2 - bad)], timeout=60)
+    dead = harness.consume_all(dev_kafka.bootstrap, t + "_dead", 1)
+    assert [json.loads(m.value()) for m in dead] == [values[bad]]
+    assert dict(dead[0].headers())["__connect.errors.offset"] == str(bad).encode()
+    failed = [int(x) for x in re.findall(r"writing (\d+) records failed", w.logs())]
+    assert failed and max(failed) > 1000, failed  # the COPY held more than one put
+    if eos:
+        assert db.rows(f"SELECT next_offset FROM connectd_offsets WHERE connector = '{t}'") \
+            == [(n,)]
+    assert w.status(t)["tasks"][0]["state"] == "RUNNING"
+
+
 def test_unreachable_database_fails_after_max_retries(dev_kafka, worker_factory):
     w = worker_factory(dev_kafka.bootstrap)
     port = harness.free_port()
