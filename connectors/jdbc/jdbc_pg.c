@@ -781,6 +781,29 @@ static int send_sql(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_buf *s
     return jdbc_sql_upsert_from(sql, &sp, stage) ? oom(j) : JDBC_OK;
 }
 
+/* Sends sql, whose statements before its COPY ... FROM STDIN (if any) return no rows (BEGIN),
+ * and waits until Postgres takes COPY data. JDBC_OK, or an error class with no result left. */
+static int pg_copy_query(struct jdbc_task *j, const char *sql, const char *table)
+{
+    struct pg_state *s = j->db;
+    if (!PQsendQuery(s->c, sql))
+        return pg_fail(j, NULL, table);
+    free(s->fly_table);
+    s->fly_table = strdup(table);
+    PGresult *r;
+    while ((r = PQgetResult(s->c)) && PQresultStatus(r) == PGRES_COMMAND_OK)
+        PQclear(r);
+    if (PQresultStatus(r) == PGRES_COPY_IN) {
+        PQclear(r);
+        return JDBC_OK;
+    }
+    int rc = pg_fail(j, r, table); /* e.g. the table is gone */
+    PQclear(r);
+    while ((r = PQgetResult(s->c)))
+        PQclear(r);
+    return rc;
+}
+
 /* Starts writing a batch of one insert or upsert segment without waiting for Postgres: one
  * query, "COPY ...; [INSERT ... SELECT FROM stage ...;] INSERT INTO connectd_offsets ...",
  * which Postgres runs as one implicit transaction (a failure of any part undoes all). The
@@ -799,26 +822,13 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
     if (!rc && j->c.eos && j->pending->cnt &&
         (jdbc_buf_str(&sql, "; ") || offsets_sql(j, &sql, j->pending)))
         rc = oom(j);
-    if (!rc && !PQsendQuery(s->c, sql.p))
-        rc = pg_fail(j, NULL, sg->table->name);
-    if (rc) {
-        jdbc_buf_free(&sql);
-        free(live);
-        return rc;
-    }
+    if (!rc)
+        rc = pg_copy_query(j, sql.p, sg->table->name);
     jdbc_buf_free(&sql);
-    free(s->fly_table);
-    s->fly_table = strdup(sg->table->name);
-    PGresult *r = PQgetResult(s->c);
-    if (PQresultStatus(r) != PGRES_COPY_IN) { /* e.g. the table is gone */
-        rc = pg_fail(j, r, sg->table->name);
-        PQclear(r);
-        while ((r = PQgetResult(s->c)))
-            PQclear(r);
+    if (rc) {
         free(live);
         return rc;
     }
-    PQclear(r);
     int sent = copy_rows(s, b, sg, live, nlive);
     free(live);
     if (PQputCopyEnd(s->c, sent == nlive ? NULL : "client error") != 1)
@@ -831,6 +841,23 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
 static int pg_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
 {
     return j->c.insert_mode == JDBC_INSERT || pg_staged(j, b, &b->segs[0], 0);
+}
+
+/* Reads every result of the query sent (of the statements of fly_table's write); the first
+ * that failed decides. */
+static int pg_results(struct jdbc_task *j)
+{
+    struct pg_state *s = j->db;
+    int rc = JDBC_OK;
+    PGresult *r;
+    while ((r = PQgetResult(s->c))) {
+        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+            rc = pg_fail(j, r, s->fly_table);
+        PQclear(r);
+    }
+    if (!rc && PQstatus(s->c) == CONNECTION_BAD)
+        rc = pg_fail(j, NULL, s->fly_table);
+    return rc;
 }
 
 /* Leaves a failed COPY or transaction so that the connection takes the next query (a COPY
@@ -875,25 +902,13 @@ static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
     struct jdbc_seg *sg = &b->segs[0];
     struct jdbc_buf sql = {0};
     int rc = jdbc_buf_str(&sql, "BEGIN; ") || copy_sql(j, sg, NULL, &sql) ? oom(j) : JDBC_OK;
-    if (!rc && !PQsendQuery(s->c, sql.p))
-        rc = pg_fail(j, NULL, sg->table->name);
+    if (!rc)
+        rc = pg_copy_query(j, sql.p, sg->table->name);
     jdbc_buf_free(&sql);
-    if (rc)
-        return rc;
-    free(s->fly_table);
-    s->fly_table = strdup(sg->table->name);
-    PGresult *r;
-    while ((r = PQgetResult(s->c)) && PQresultStatus(r) == PGRES_COMMAND_OK) /* BEGIN */
-        PQclear(r);
-    if (PQresultStatus(r) != PGRES_COPY_IN) { /* e.g. the table is gone */
-        rc = pg_fail(j, r, sg->table->name);
-        PQclear(r);
-        while ((r = PQgetResult(s->c)))
-            PQclear(r);
-        pg_abandon(j);
+    if (rc) {
+        pg_abandon(j); /* BEGIN ran */
         return rc;
     }
-    PQclear(r);
     s->copying = 1;
     return pg_copy_append(j, b);
 }
@@ -910,13 +925,7 @@ static int pg_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_li
         pg_abandon(j);
         return rc;
     }
-    int rc = JDBC_OK;
-    PGresult *r;
-    while ((r = PQgetResult(s->c))) {
-        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(j, r, s->fly_table);
-        PQclear(r);
-    }
+    int rc = pg_results(j);
     struct jdbc_buf sql = {0};
     if (!rc && offsets && offsets->cnt &&
         (offsets_sql(j, &sql, offsets) || jdbc_buf_str(&sql, "; ")))
@@ -938,15 +947,7 @@ static int pg_collect(struct jdbc_task *j, int block)
     struct pg_state *s = j->db;
     if (!block && (!PQconsumeInput(s->c) || PQisBusy(s->c)))
         return PQstatus(s->c) == CONNECTION_BAD ? pg_fail(j, NULL, s->fly_table) : JDBC_BUSY;
-    int rc = JDBC_OK;
-    PGresult *r;
-    while ((r = PQgetResult(s->c))) {
-        if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
-            rc = pg_fail(j, r, s->fly_table);
-        PQclear(r);
-    }
-    if (!rc && PQstatus(s->c) == CONNECTION_BAD)
-        rc = pg_fail(j, NULL, s->fly_table);
+    int rc = pg_results(j);
     if (rc)
         pg_abandon(j); /* pg_copy_finish's COMMIT did not run: its transaction is open */
     return rc;
