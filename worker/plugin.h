@@ -101,9 +101,9 @@ void task_set_batch_max(struct task_ctx *t, size_t n);
 /* Sink tasks, from put() before it returns CD_OK: the records of this put stay valid (and
  * uncommitted unless flush says otherwise) after put returns, for a sink that leaves their
  * write in flight and learns its outcome later. They are released when a later non-empty put
- * returns CD_OK (with or without keeping its own), when an empty put returns CD_OK without
- * calling this, or when flush returns; by then the sink must be done with them. An empty put
- * that calls it keeps the records held before. */
+ * returns CD_OK (with or without keeping its own) unless it calls task_put_keep_more, when an
+ * empty put returns CD_OK without calling this, or when flush returns; by then the sink must be
+ * done with them. An empty put that calls it keeps the records held before. */
 void task_put_keep(struct task_ctx *t);
 /* Sink tasks, from a non-empty put() before it returns CD_OK: as task_put_keep, and the records
  * held before stay held too, for a sink whose one write spans several puts (a COPY statement
