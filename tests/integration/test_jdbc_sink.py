@@ -539,6 +539,40 @@ def _producer_thread(bootstrap, topic, n, rate_per_batch=500, pause=0.05, quota=
     return t
 
 
+def test_pause_resume_and_a_second_task_mid_stream_keep_rows_exact(db, dev_kafka,
+                                                                  worker_factory):
+    """Insert mode leaves a transaction open across puts (one COPY on Postgres): pausing ends
+    it (no row arrives while paused), and resuming, then going to two tasks mid-stream (the
+    task restarts, partitions move between the two) leaves exactly the produced rows with
+    exactly-once, and the stored offsets at the end of the stream."""
+    w = worker_factory(dev_kafka.bootstrap)
+    topic, n = f"mid_{db.kind}", 20000
+    dev_kafka.command(f"topic {topic} 4")
+    conf = {"connector.class": CLASS, "topics": topic, **db.conf, "tasks.max": "1",
+            "auto.create": "true", "exactly.once.enabled": "true"}
+    w.create(topic, conf)
+    prod = _producer_thread(dev_kafka.bootstrap, topic, n, rate_per_batch=100, pause=0.05)
+
+    def count():
+        return (db.rows(f"SELECT count(*) FROM {db.q(topic)}") or [(0,)])[0][0]
+    harness.wait_until(lambda: count() > 2000, 30, 0.05, "rows before the pause")
+    assert w.put(f"/connectors/{topic}/pause").status_code == 202
+    w.wait_state(topic, "PAUSED")
+    time.sleep(1.5)  # what was put before the pause is committed by then
+    paused_at = count()
+    time.sleep(1.5)
+    assert count() == paused_at < n
+    assert w.put(f"/connectors/{topic}/resume").status_code == 202
+    harness.wait_until(lambda: count() > paused_at + 1000, 30, 0.05, "rows after resuming")
+    assert w.put(f"/connectors/{topic}/config", {**conf, "tasks.max": "2"}).status_code == 200
+    w.wait_state(topic, "RUNNING", tasks=2)
+    prod.join(60)
+    wait_rows(db, f"SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM {db.q(topic)}",
+              [(n, n, 0, n - 1)], timeout=60)
+    stored = db.rows(f"SELECT sum(next_offset) FROM connectd_offsets WHERE connector = '{topic}'")
+    assert int(stored[0][0]) == n
+
+
 def test_exactly_once_survives_kill9_and_at_least_once_has_no_gap(db, worker_factory):
     k = harness.DevKafka(topics=("eos:3",))
     try:
