@@ -45,12 +45,12 @@ void task_set_batch_max(struct task_ctx *t, size_t n)
 
 void task_put_keep(struct task_ctx *t)
 {
-    t->put_keep = 1;
+    t->put_keep = PUT_KEEP_THIS;
 }
 
 void task_put_keep_more(struct task_ctx *t)
 {
-    t->put_keep = 2;
+    t->put_keep = PUT_KEEP_MORE;
 }
 
 int task_flush_final(const struct task_ctx *t)

@@ -34,6 +34,9 @@ json_t *task_config(const struct task *t); /* borrowed */
 int task_failed(const struct task *t);
 
 /* ---- for task_source.c / task_sink.c ---- */
+/* task_ctx.put_keep: the put called task_put_keep, or task_put_keep_more. */
+enum { PUT_KEEP_NONE = 0, PUT_KEEP_THIS, PUT_KEEP_MORE };
+
 struct task_ctx {
     const struct worker_ctx *w;
     const struct connector_plugin *p;
@@ -47,7 +50,7 @@ struct task_ctx {
     volatile int paused;
     int flush_final; /* the sink flush running is for a revocation or the stop */
     size_t batch_max; /* sink: most records per put, 0 = SINK_BATCH_MAX */
-    int put_keep;     /* sink: the put running called task_put_keep (1) or _keep_more (2) */
+    int put_keep;     /* sink: what the put running asked to keep (PUT_KEEP_*) */
     int abandoned;
     int failed;
     char error[2048];

@@ -346,7 +346,7 @@ static int snk_put(struct snk *s, struct cd_record **recs, size_t n)
         int rc = s->t->p->put(s->state, s->t, recs, n);
         if (rc == CD_OK)
             return 0;
-        s->t->put_keep = 0; /* a failed attempt keeps nothing */
+        s->t->put_keep = PUT_KEEP_NONE; /* a failed attempt keeps nothing */
         if (rc != CD_ERR_RETRIABLE || s->t->stop)
             return -1;
         if (!first)
@@ -550,11 +550,11 @@ static int work_put(struct snk *s, struct snk_work *w)
         if (w->recs[i])
             s->put_recs[nrec++] = w->recs[i];
     int called = nrec || (!n && s->t->p->put_when_idle);
-    s->t->put_keep = 0;
+    s->t->put_keep = PUT_KEEP_NONE;
     if (called && snk_put(s, s->put_recs, nrec))
         return -1;
-    int keep = called ? s->t->put_keep : 0;
-    if (called && keep != 2 && (nrec || !keep))
+    int keep = called ? s->t->put_keep : PUT_KEEP_NONE;
+    if (called && keep != PUT_KEEP_MORE && (nrec || !keep))
         work_release_held(s);
     if (w && keep && nrec && s->nheld == CD_PUT_KEEP_MAX) {
         task_set_error(s->t, "the connector kept the records of more than %d puts",

@@ -933,7 +933,6 @@ static void jdbc_stop(void *state, struct task_ctx *t)
     rejected_clear(j);
     free(j->rejected.v);
     free(j->fly.recs);
-    free(j->fly.cols);
     free(j->last_topic);
     while (j->tables) {
         struct jdbc_table *n = j->tables->next;
@@ -1120,11 +1119,23 @@ static int batch_write(struct jdbc_task *j)
     }
 }
 
-/* Insert or upsert into one table, on a backend that can leave this write in flight. */
+/* The batch writes rows into one table, with one statement's columns. */
+static int one_write_seg(const struct jdbc_task *j)
+{
+    return j->batch.nsegs == 1 && j->batch.segs[0].op == JDBC_OP_WRITE &&
+           j->batch.segs[0].nrows > 0;
+}
+
+/* Insert into one table, on a backend that can leave a COPY open across puts. */
+static int copy_eligible(const struct jdbc_task *j)
+{
+    return j->be->copy_open && j->c.insert_mode == JDBC_INSERT && one_write_seg(j);
+}
+
+/* Upsert into one table, on a backend that can leave this write in flight. */
 static int fly_eligible(const struct jdbc_task *j)
 {
-    return j->be->send && j->c.insert_mode != JDBC_UPDATE && j->batch.nsegs == 1 &&
-           j->batch.segs[0].op == JDBC_OP_WRITE && j->batch.segs[0].nrows > 0 &&
+    return j->be->send && j->c.insert_mode == JDBC_UPSERT && one_write_seg(j) &&
            j->be->can_send(j, &j->batch);
 }
 
@@ -1141,12 +1152,10 @@ static int fly_reserve(struct jdbc_task *j, size_t n)
     return 0;
 }
 
-/* Sends j->batch and leaves it in flight with recs. Returns as batch_build. */
-static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
+/* The write just started (a batch sent, or the first batch of a COPY left open) is now the
+ * one in flight, with j->batch, its offsets and its records. */
+static void fly_begin(struct jdbc_task *j, struct cd_record **recs, size_t n, int state)
 {
-    int rc = j->be->send(j, &j->batch);
-    if (rc)
-        return rc;
     struct jdbc_batch b = j->fly.batch;
     j->fly.batch = j->batch;
     j->batch = b;
@@ -1155,21 +1164,25 @@ static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->pending = l;
     memcpy(j->fly.recs, recs, n * sizeof(*recs));
     j->fly.n = n;
-    j->fly.state = FLY_SENT;
+    j->fly.state = state;
     task_put_keep(j->t);
-    return CD_OK;
 }
 
-/* recs are in the open COPY now: they join the records in flight, and the COPY ends once it
- * holds enough, or after CD_PUT_KEEP_MAX puts (the runtime keeps no more) or JDBC_COPY_MS
- * (rows trickling in are not held back for long). When ending it fails, recs leave the
- * records in flight again: the put comes again and writes them itself (JDBC_E_FLY). */
-static int copy_took(struct jdbc_task *j, struct cd_record **recs, size_t n)
+/* Sends j->batch and leaves it in flight with recs. Returns as batch_build. */
+static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
 {
-    memcpy(j->fly.recs + j->fly.n, recs, n * sizeof(*recs));
-    j->fly.n += n;
-    j->fly.puts++;
-    j->fly.rows += j->batch.nsegs ? j->batch.segs[0].nrows : 0;
+    int rc = j->be->send(j, &j->batch);
+    if (!rc)
+        fly_begin(j, recs, n, FLY_SENT);
+    return rc;
+}
+
+/* Ends the open COPY once it holds enough, or after CD_PUT_KEEP_MAX puts (the runtime keeps
+ * no more) or JDBC_COPY_MS (rows trickling in are not held back for long). When ending it
+ * fails, the last put's n records leave the records in flight again: the put comes again and
+ * writes them itself (JDBC_E_FLY). */
+static int copy_maybe_end(struct jdbc_task *j, size_t n)
+{
     int max_rows = j->c.batch_size > JDBC_COPY_ROWS ? j->c.batch_size : JDBC_COPY_ROWS;
     if (j->fly.rows < max_rows && j->fly.puts < CD_PUT_KEEP_MAX &&
         task_now_ms() - j->fly.since < JDBC_COPY_MS)
@@ -1180,32 +1193,18 @@ static int copy_took(struct jdbc_task *j, struct cd_record **recs, size_t n)
     return JDBC_E_FLY;
 }
 
-/* Starts a COPY with j->batch (one insert segment) that the next puts may add to. */
+/* Starts a COPY with j->batch (one insert segment) that the next puts may add to; the
+ * batch stays in flight (fly.batch) to tell which batches fit it. */
 static int copy_start(struct jdbc_task *j, struct cd_record **recs, size_t n)
 {
-    struct jdbc_seg *sg = &j->batch.segs[0];
-    if (j->fly.capcols < sg->ncols) {
-        int *c = realloc(j->fly.cols, sizeof(*c) * (size_t)sg->ncols);
-        if (!c)
-            return fly_send(j, recs, n);
-        j->fly.cols = c;
-        j->fly.capcols = sg->ncols;
-    }
     int rc = j->be->copy_open(j, &j->batch);
     if (rc)
         return rc;
-    memcpy(j->fly.cols, sg->cols, sizeof(*sg->cols) * (size_t)sg->ncols);
-    j->fly.ncols = sg->ncols;
-    j->fly.table = sg->table;
-    rd_kafka_topic_partition_list_t *l = j->fly.pending;
-    j->fly.pending = j->pending;
-    j->pending = l;
-    j->fly.n = 0;
-    j->fly.rows = j->fly.puts = 0;
+    fly_begin(j, recs, n, FLY_OPEN);
+    j->fly.rows = j->fly.batch.segs[0].nrows;
+    j->fly.puts = 1;
     j->fly.since = task_now_ms();
-    j->fly.state = FLY_OPEN;
-    task_put_keep(j->t);
-    return copy_took(j, recs, n);
+    return copy_maybe_end(j, n);
 }
 
 /* Whether j->batch may go into the open COPY: nothing to write, or one insert segment of its
@@ -1216,9 +1215,9 @@ static int copy_fits(struct jdbc_task *j, size_t n)
         return 0;
     if (!j->batch.nsegs)
         return 1;
-    const struct jdbc_seg *sg = &j->batch.segs[0];
-    return sg->op == JDBC_OP_WRITE && sg->table == j->fly.table && sg->ncols == j->fly.ncols &&
-           !memcmp(sg->cols, j->fly.cols, sizeof(*sg->cols) * (size_t)sg->ncols);
+    const struct jdbc_seg *sg = &j->batch.segs[0], *open = &j->fly.batch.segs[0];
+    return sg->op == JDBC_OP_WRITE && sg->table == open->table && sg->ncols == open->ncols &&
+           !memcmp(sg->cols, open->cols, sizeof(*sg->cols) * (size_t)sg->ncols);
 }
 
 /* Streams j->batch into the open COPY. A failure leaves the COPY's earlier records to
@@ -1233,8 +1232,12 @@ static int copy_add(struct jdbc_task *j, struct cd_record **recs, size_t n)
     for (int i = 0; i < j->pending->cnt; i++)
         pending_set(j->fly.pending, j->pending->elems[i].topic, j->pending->elems[i].partition,
                     j->pending->elems[i].offset);
+    memcpy(j->fly.recs + j->fly.n, recs, n * sizeof(*recs));
+    j->fly.n += n;
+    j->fly.puts++;
+    j->fly.rows += j->batch.nrows;
     task_put_keep_more(j->t);
-    return copy_took(j, recs, n);
+    return copy_maybe_end(j, n);
 }
 
 /* One attempt at writing recs; may_send: leave it in flight when it qualifies. Returns as
@@ -1258,9 +1261,10 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n, int 
     if (!j->batch.nrows && !j->pending->cnt)
         return CD_OK;
     batch_dedupe(j);
+    if (may_send && copy_eligible(j) && !fly_reserve(j, n))
+        return copy_start(j, recs, n);
     if (may_send && fly_eligible(j) && !fly_reserve(j, n))
-        return j->be->copy_open && j->c.insert_mode == JDBC_INSERT ? copy_start(j, recs, n)
-                                                                    : fly_send(j, recs, n);
+        return fly_send(j, recs, n);
     if ((rc = batch_write(j)))
         return rc;
     eos_apply(j, j->pending);

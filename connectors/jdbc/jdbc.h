@@ -289,7 +289,7 @@ struct jdbc_backend {
     /* Adds every stored (topic, partition, next_offset) of this connector to out. */
     int (*offsets_load)(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out);
     void (*table_forget)(struct jdbc_task *j, struct jdbc_table *t); /* drop its statements */
-    /* Optional, a batch of one insert or upsert segment that can_send accepts: starts writing
+    /* Optional, a batch of one upsert segment that can_send accepts: starts writing
      * the batch (and j->pending offsets) in one transaction without waiting for the outcome,
      * which collect reads: JDBC_OK, an error class (j->err set, nothing written), or
      * JDBC_BUSY when !block and not done yet. */
@@ -342,9 +342,7 @@ struct jdbc_task {
         rd_kafka_topic_partition_list_t *pending;
         struct cd_record **recs;
         size_t n, cap;
-        /* FLY_OPEN: the COPY's table and columns, and how much it holds since when */
-        struct jdbc_table *table;
-        int *cols, ncols, capcols;
+        /* FLY_OPEN: the rows and puts the COPY holds (batch is its first), since when */
         int rows, puts;
         int64_t since;
     } fly;

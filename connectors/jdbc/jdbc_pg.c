@@ -1,11 +1,13 @@
 /* jdbc_pg.c — the Postgres backend (libpq). Insert mode streams rows with COPY ... FROM STDIN
- * (text format). Upsert COPYs a segment of 64 rows or more into a temp stage table and moves
+ * (text format), one COPY and transaction for consecutive batches (pg_copy_open, _append,
+ * _finish). Upsert COPYs a segment of 64 rows or more into a temp stage table and moves
  * it with one INSERT ... SELECT ... ON CONFLICT (see "staged upsert"); smaller segments, and
  * the row-by-row search for a refused row, use multi-row INSERT ... ON CONFLICT prepared per
  * chunk size. Update and delete send one prepared statement per row in pipeline mode. One
- * transaction per batch, with the exactly-once offsets upserted into connectd_offsets before
- * COMMIT. A batch of one insert segment, or one staged upsert segment, goes as one query
- * (pg_send) whose outcome is read while the task maps the next batch (pg_collect). */
+ * transaction per batch otherwise, with the exactly-once offsets upserted into connectd_offsets
+ * before COMMIT. A batch of one staged upsert segment goes as one query (pg_send) whose
+ * outcome is read while the task maps the next batch (pg_collect), as is the COMMIT of a COPY
+ * left open. */
 #include "jdbc.h"
 
 #include "log.h"
@@ -756,13 +758,11 @@ static int offsets_sql(struct jdbc_task *j, struct jdbc_buf *q,
     return rc;
 }
 
-/* The query pg_send sends for segment sg: "COPY t FROM STDIN" in insert mode, "COPY stage
- * FROM STDIN; INSERT INTO t SELECT ... FROM stage ON CONFLICT ..." in upsert mode (the stage
- * made ready first, outside any transaction). Returns JDBC_OK or an error class. */
+/* The query pg_send sends for segment sg: "COPY stage FROM STDIN; INSERT INTO t SELECT ...
+ * FROM stage ON CONFLICT ..." (the stage made ready first, outside any transaction). Returns
+ * JDBC_OK or an error class. */
 static int send_sql(struct jdbc_task *j, struct jdbc_seg *sg, struct jdbc_buf *sql)
 {
-    if (j->c.insert_mode != JDBC_UPSERT)
-        return copy_sql(j, sg, NULL, sql) ? oom(j) : JDBC_OK;
     int rc = pg_stage_ready(j, sg);
     if (rc)
         return rc;
@@ -804,8 +804,8 @@ static int pg_copy_query(struct jdbc_task *j, const char *sql, const char *table
     return rc;
 }
 
-/* Starts writing a batch of one insert or upsert segment without waiting for Postgres: one
- * query, "COPY ...; [INSERT ... SELECT FROM stage ...;] INSERT INTO connectd_offsets ...",
+/* Starts writing a batch of one upsert segment without waiting for Postgres: one query,
+ * "COPY stage ...; INSERT ... SELECT FROM stage ...; [INSERT INTO connectd_offsets ...]",
  * which Postgres runs as one implicit transaction (a failure of any part undoes all). The
  * rows are streamed and pg_collect reads the outcome later, so that Postgres stores them
  * while the task maps the next batch. */
@@ -836,11 +836,11 @@ static int pg_send(struct jdbc_task *j, struct jdbc_batch *b)
     return JDBC_OK;
 }
 
-/* Insert mode always; upsert when the batch is big enough for the stage (see
- * PG_STAGE_MIN_ROWS), smaller ones are written with the multi-row INSERT and waited for. */
+/* Upsert when the batch is big enough for the stage (see PG_STAGE_MIN_ROWS); smaller ones are
+ * written with the multi-row INSERT and waited for. */
 static int pg_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
 {
-    return j->c.insert_mode == JDBC_INSERT || pg_staged(j, b, &b->segs[0], 0);
+    return pg_staged(j, b, &b->segs[0], 0);
 }
 
 /* Reads every result of the query sent (of the statements of fly_table's write); the first
