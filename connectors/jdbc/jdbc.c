@@ -309,17 +309,18 @@ static void jdbc_disconnect(struct jdbc_task *j)
 }
 
 /* ---------------- the write in flight ----------------
- * Postgres upsert of a big batch sends batch N (jdbc_backend.send) and returns from put; the
- * next put maps its records to rows while Postgres stores N, then reads N's outcome before
- * sending its own. Postgres insert mode goes further: each put streams its rows into one COPY
- * left open across puts (copy_open, copy_append), and ends it with its transaction after
- * JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts or JDBC_COPY_MS, when the next batch does not fit
- * it (another table, other columns), when nothing came (an idle put) and at flush; the next
- * put maps its records while the COMMIT runs. Every COPY statement costs Postgres about 2.5 ms
- * of CPU whatever its size, so a COPY per put of 3000 rows doubled its share of the work. The
- * runtime keeps the records of the puts in flight (task_put_keep, task_put_keep_more), so when
- * the write failed they are mapped and written again, synchronously, with the usual row-by-row
- * search for a rejected row. */
+ * A backend with send (Postgres upsert of a big batch, every MySQL batch) starts writing
+ * batch N and put returns; the next put maps its records to rows while the database stores N,
+ * then reads N's outcome before sending its own. Insert mode goes further: each put adds its
+ * rows to one transaction left open across puts (copy_open, copy_append: a COPY on Postgres,
+ * a LOAD DATA per put on MySQL), and ends it after JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts
+ * or JDBC_COPY_MS, when the next batch does not fit it (another table, other columns), when
+ * nothing came (an idle put) and at flush; the next put maps its records while the COMMIT
+ * runs. Every COPY statement costs Postgres about 2.5 ms of CPU whatever its size, so a COPY
+ * per put of 3000 rows doubled its share of the work; on MySQL each COMMIT waits for the redo
+ * log's flush. The runtime keeps the records of the puts in flight (task_put_keep,
+ * task_put_keep_more), so when the write failed they are mapped and written again,
+ * synchronously, with the usual row-by-row search for a rejected row. */
 
 #define JDBC_COPY_ROWS 15000 /* or batch.size when larger */
 #define JDBC_COPY_MS 1000
@@ -459,13 +460,13 @@ int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **o
     }
     *out = t;
     if (!t->loaded) {
+        int rc = fly_settle(j, 1); /* the write in flight may still read t's columns */
+        if (rc)
+            return rc;
         for (int i = 0; i < t->ncols; i++)
             free(t->cols[i].name);
         t->ncols = 0;
-        int rc = fly_settle(j, 1);
-        if (!rc)
-            rc = j->be->table_load(j, t);
-        if (rc)
+        if ((rc = j->be->table_load(j, t)))
             return rc;
         t->loaded = 1;
     }
@@ -1132,11 +1133,10 @@ static int copy_eligible(const struct jdbc_task *j)
     return j->be->copy_open && j->c.insert_mode == JDBC_INSERT && one_write_seg(j);
 }
 
-/* Upsert into one table, on a backend that can leave this write in flight. */
+/* Writes into one table, on a backend that can leave this write in flight. */
 static int fly_eligible(const struct jdbc_task *j)
 {
-    return j->be->send && j->c.insert_mode == JDBC_UPSERT && one_write_seg(j) &&
-           j->be->can_send(j, &j->batch);
+    return j->be->send && one_write_seg(j) && j->be->can_send(j, &j->batch);
 }
 
 /* Room for n records in flight; -1 when memory is short (then the batch is written now). */
@@ -1261,8 +1261,9 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n, int 
     if (!j->batch.nrows && !j->pending->cnt)
         return CD_OK;
     batch_dedupe(j);
-    if (may_send && copy_eligible(j) && !fly_reserve(j, n))
-        return copy_start(j, recs, n);
+    if (may_send && copy_eligible(j) && !fly_reserve(j, n) &&
+        (rc = copy_start(j, recs, n)) != JDBC_DECLINE)
+        return rc;
     if (may_send && fly_eligible(j) && !fly_reserve(j, n))
         return fly_send(j, recs, n);
     if ((rc = batch_write(j)))

@@ -45,7 +45,8 @@ enum jdbc_op { JDBC_OP_WRITE = 0, JDBC_OP_DELETE, JDBC_OP_SKIP };
 /* Result of a database step (apart from the cd_err codes, which put() returns). */
 enum jdbc_rc {
     JDBC_OK = 0,
-    JDBC_BUSY = 1, /* collect: the batch sent is still being written */
+    JDBC_BUSY = 1,    /* collect: the batch sent is still being written */
+    JDBC_DECLINE = 2, /* copy_open: not this batch; write it another way */
     JDBC_E_CONN = -10, /* connection lost / server unavailable: reconnect and retry */
     JDBC_E_DATA = -11, /* the database rejected a row (type, NOT NULL, too long, unique) */
     JDBC_E_OTHER = -12, /* anything else: retried up to max.retries */
@@ -296,12 +297,12 @@ struct jdbc_backend {
     int (*can_send)(const struct jdbc_task *j, const struct jdbc_batch *b);
     int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*collect)(struct jdbc_task *j, int block);
-    /* Optional, insert mode: one transaction whose COPY spans several batches. copy_open
-     * begins it and a COPY of the batch's one insert segment and streams its rows;
-     * copy_append streams the rows of a batch of the same table and columns; copy_finish ends
-     * the COPY, waits for it and sends the offsets (exactly-once: NULL or empty otherwise)
-     * and COMMIT, whose outcome collect reads. On failure each returns an error class with
-     * j->err set, having rolled the transaction back. */
+    /* Optional, insert mode: one transaction whose COPY (Postgres) or LOADs (MySQL) span
+     * several batches. copy_open begins it with the batch's one insert segment, or returns
+     * JDBC_DECLINE; copy_append adds the rows of a batch of the same table and columns;
+     * copy_finish ends the COPY, waits for it and sends the offsets (exactly-once: NULL or
+     * empty otherwise) and COMMIT, whose outcome collect reads. On failure each returns an
+     * error class with j->err set, having rolled the transaction back. */
     int (*copy_open)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*copy_append)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*copy_finish)(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets);

@@ -1,8 +1,10 @@
-/* jdbc_mysql.c — the MySQL/MariaDB backend (libmariadb). Insert and upsert use multi-row
- * prepared INSERT (... ON DUPLICATE KEY UPDATE) with bound parameters, a few prepared
- * statements per table serving every batch size (jdbc_chunk_rows); update and delete execute
- * one prepared statement per row. One transaction per batch, the exactly-once offsets upserted
- * into connectd_offsets before COMMIT. */
+/* jdbc_mysql.c — the MySQL/MariaDB backend (libmariadb). Insert mode uses LOAD DATA LOCAL
+ * from memory, one transaction spanning several puts (a LOAD per put, one COMMIT); upsert, and
+ * insert where LOAD DATA cannot go, use multi-row prepared INSERT (... ON DUPLICATE KEY
+ * UPDATE) with bound parameters, a few prepared statements per table serving every batch size
+ * (jdbc_chunk_rows); update and delete execute one prepared statement per row, one transaction
+ * per batch. The exactly-once offsets are upserted into connectd_offsets before COMMIT. A
+ * writer thread per connection runs the statements while the task maps the next batch. */
 #include "jdbc.h"
 
 #include "log.h"
@@ -10,6 +12,7 @@
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +24,58 @@ struct my_stmt {
     struct my_stmt *next;
 };
 
+/* One LOAD DATA LOCAL: the statement, and its rows as the "file" the server asks for. */
+struct my_load {
+    struct jdbc_buf sql, data;
+    size_t pos; /* of data, sent so far */
+    unsigned long long nrows;
+    const char *table; /* its name, for messages */
+};
+
+/* What the writer thread does next (my_send, my_copy_*). */
+enum my_job {
+    JOB_WRITE,  /* a batch's whole transaction, as my_write */
+    JOB_LOAD,   /* a LOAD into the transaction left open (after START TRANSACTION if begin) */
+    JOB_COMMIT, /* the exactly-once offsets and COMMIT of that transaction */
+};
+
+/* The writer thread runs one job at a time while the task maps the next batch, so that the
+ * server's work and ours overlap. The task touches the connection only when no job is
+ * queued or running (jdbc.c's fly_settle before anything else), so the two never use it at
+ * once. */
+struct my_writer {
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int busy; /* a job is queued or running */
+    int quit;
+    int rc; /* the last job's outcome */
+    enum my_job job;
+    int begin;           /* JOB_LOAD: starts the transaction */
+    struct my_load *ld;  /* JOB_LOAD */
+    /* The task as the job sees it: a copy with its own err, and for JOB_WRITE the batch,
+     * for JOB_WRITE and JOB_COMMIT the offsets to store (pending), so that the task thread
+     * may use its own meanwhile. */
+    struct jdbc_task jw;
+};
+
 struct my_state {
     MYSQL *m;
+    struct my_writer *w; /* NULL when the thread could not start: writes are synchronous */
     MYSQL_STMT *off;
     MYSQL_BIND *binds;
     size_t capbinds;
-    struct jdbc_buf load; /* LOAD DATA text being sent */
-    size_t load_pos;
+    /* Two, so that the task builds the next LOAD while the writer sends the other one. */
+    struct my_load loads[2];
+    int next_load;         /* the one the next LOAD is built in */
+    struct my_load *infile; /* the one being sent */
     int no_load; /* the server refused LOAD DATA LOCAL: multi-row INSERT only */
 };
 
 #define MY_LOAD_FALLBACK 1 /* my_load: write the batch with INSERT instead */
+
+static void writer_start(struct my_state *s);
+static void writer_stop(struct my_state *s);
 
 static MYSQL *myc(struct jdbc_task *j)
 {
@@ -99,23 +143,26 @@ static int my_query(struct jdbc_task *j, const char *sql)
     return JDBC_OK;
 }
 
-/* The LOAD DATA LOCAL "file": s->load, from memory. */
+/* The LOAD DATA LOCAL "file": s->infile's rows, from memory; nothing for a server that asks
+ * for a file at any other time. */
 static int infile_init(void **ptr, const char *name, void *userdata)
 {
     struct my_state *s = userdata;
-    s->load_pos = 0;
-    *ptr = s;
+    if (!s->infile)
+        return 1;
+    s->infile->pos = 0;
+    *ptr = s->infile;
     return 0;
 }
 
 static int infile_read(void *ptr, char *buf, unsigned int len)
 {
-    struct my_state *s = ptr;
-    size_t n = s->load.len - s->load_pos;
+    struct my_load *ld = ptr;
+    size_t n = ld->data.len - ld->pos;
     if (n > len)
         n = len;
-    memcpy(buf, s->load.p + s->load_pos, n);
-    s->load_pos += n;
+    memcpy(buf, ld->data.p + ld->pos, n);
+    ld->pos += n;
     return (int)n;
 }
 
@@ -199,6 +246,8 @@ static int my_connect(struct jdbc_task *j)
         mysql_close(m);
         free(s);
         j->db = NULL;
+    } else {
+        writer_start(s);
     }
     return rc;
 }
@@ -218,13 +267,17 @@ static void stmts_free(struct jdbc_table *t, int close)
 static void my_disconnect(struct jdbc_task *j)
 {
     struct my_state *s = j->db;
+    writer_stop(s);
     for (struct jdbc_table *t = j->tables; t; t = t->next)
         stmts_free(t, 1);
     if (s->off)
         mysql_stmt_close(s->off);
     mysql_close(s->m);
     free(s->binds);
-    jdbc_buf_free(&s->load);
+    for (int i = 0; i < 2; i++) {
+        jdbc_buf_free(&s->loads[i].sql);
+        jdbc_buf_free(&s->loads[i].data);
+    }
     free(s);
 }
 
@@ -396,56 +449,62 @@ static int my_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
  * a third less than multi-row INSERT. With LOCAL the server turns every row it would refuse
  * (NOT NULL, too long, bad value, duplicate key) into a warning and goes on, so any warning
  * means MY_LOAD_FALLBACK: the caller rolls back and writes the batch with INSERT, which names
- * the row. Binary cells and a server without local_infile fall back too. */
-static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg)
+ * the row. Binary cells and a server without local_infile fall back too.
+ * load_build renders the statement and rows into ld: JDBC_OK, MY_LOAD_FALLBACK (a binary
+ * cell) or JDBC_E_OTHER (memory). */
+static int load_build(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg,
+                      struct my_load *ld)
 {
-    struct my_state *s = j->db;
-    struct jdbc_buf *lb = &s->load;
-    lb->len = 0;
-    jdbc_buf_str(lb, "LOAD DATA LOCAL INFILE 'connectd' INTO TABLE ");
-    jdbc_buf_str(lb, sg->table->qname);
-    jdbc_buf_str(lb, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
-                     "LINES TERMINATED BY '\\n' (");
+    struct jdbc_buf *q = &ld->sql, *d = &ld->data;
+    q->len = d->len = 0;
+    ld->nrows = 0;
+    ld->table = sg->table->name;
+    jdbc_buf_str(q, "LOAD DATA LOCAL INFILE 'connectd' INTO TABLE ");
+    jdbc_buf_str(q, sg->table->qname);
+    jdbc_buf_str(q, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                    "LINES TERMINATED BY '\\n' (");
     for (int i = 0; i < sg->ncols; i++) {
         if (i)
-            jdbc_buf_add(lb, ",", 1);
-        jdbc_sql_ident(lb, JDBC_MYSQL, j->c.quote, sg->table->cols[sg->cols[i]].name);
+            jdbc_buf_add(q, ",", 1);
+        jdbc_sql_ident(q, JDBC_MYSQL, j->c.quote, sg->table->cols[sg->cols[i]].name);
     }
-    jdbc_buf_add(lb, ")", 1);
-    char *sql = strdup(lb->p ? lb->p : "");
-    lb->len = 0;
-    unsigned long long nrows = 0;
-    for (int k = 0; k < sg->nrows && sql; k++) {
+    int oom = jdbc_buf_add(q, ")", 1);
+    for (int k = 0; k < sg->nrows && !oom; k++) {
         const struct jdbc_row *row = &b->rows[sg->rows[k]];
         if (row->skip)
             continue;
         const struct jdbc_cell *c = &b->cells[row->cell0];
         for (int i = 0; i < sg->ncols; i++) {
             if (i)
-                jdbc_buf_add(lb, "\t", 1);
-            if (c[i].binary) {
-                free(sql);
+                jdbc_buf_add(d, "\t", 1);
+            if (c[i].binary)
                 return MY_LOAD_FALLBACK;
-            }
             if (c[i].null)
-                jdbc_buf_add(lb, "\\N", 2);
+                jdbc_buf_add(d, "\\N", 2);
             else
-                jdbc_copy_escape(lb, b->data.p + c[i].off, c[i].len);
+                jdbc_copy_escape(d, b->data.p + c[i].off, c[i].len);
         }
-        if (jdbc_buf_add(lb, "\n", 1)) {
-            free(sql);
-            sql = NULL;
-        }
-        nrows++;
+        oom = jdbc_buf_add(d, "\n", 1);
+        ld->nrows++;
     }
-    if (!sql) {
+    if (oom) {
         snprintf(j->err, sizeof(j->err), "out of memory");
         return JDBC_E_OTHER;
     }
+    return JDBC_OK;
+}
+
+/* Runs ld in the transaction open: JDBC_OK, MY_LOAD_FALLBACK or JDBC_E_CONN. */
+static int load_run(struct jdbc_task *j, struct my_load *ld)
+{
+    struct my_state *s = j->db;
     int rc = JDBC_OK;
-    if (nrows && mysql_real_query(s->m, sql, strlen(sql))) {
+    s->infile = ld;
+    int failed = ld->nrows && mysql_real_query(s->m, ld->sql.p, ld->sql.len);
+    s->infile = NULL;
+    if (failed) {
         unsigned e = mysql_errno(s->m);
-        rc = my_fail_conn(j, sg->table->name);
+        rc = my_fail_conn(j, ld->table);
         /* 1148 not allowed, 2068 client rejected, 3948/3950 MySQL 8 and 4166 MariaDB
          * local_infile off */
         if (e == 1148 || e == 2068 || e == 3948 || e == 3950 || e == 4166) {
@@ -455,13 +514,20 @@ static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *s
         }
         if (rc != JDBC_E_CONN)
             rc = MY_LOAD_FALLBACK; /* INSERT names the row the server refuses */
-    } else if (nrows && (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != nrows)) {
+    } else if (ld->nrows &&
+               (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != ld->nrows)) {
         rc = MY_LOAD_FALLBACK;
     }
-    free(sql);
-    if (lb->cap > (8u << 20)) /* do not keep a huge buffer around */
-        jdbc_buf_free(lb);
+    if (ld->data.cap > (8u << 20)) /* do not keep a huge buffer around */
+        jdbc_buf_free(&ld->data);
     return rc;
+}
+
+static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg)
+{
+    struct my_load *ld = &((struct my_state *)j->db)->loads[0];
+    int rc = load_build(j, b, sg, ld);
+    return rc ? rc : load_run(j, ld);
 }
 
 static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int del,
@@ -594,6 +660,233 @@ static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *
     return my_write_tx(j, b, locate, 0, bad);
 }
 
+/* Rolls the transaction back, keeping j->err (the reason). */
+static void my_rollback(struct jdbc_task *j)
+{
+    char keep[sizeof(j->err)];
+    memcpy(keep, j->err, sizeof(keep));
+    mysql_rollback(myc(j));
+    memcpy(j->err, keep, sizeof(keep));
+}
+
+/* A LOAD into the transaction left open; a failure rolls it back. */
+static int job_load(struct jdbc_task *j, struct my_load *ld, int begin)
+{
+    int rc = begin ? my_query(j, "START TRANSACTION") : JDBC_OK;
+    if (!rc && (rc = load_run(j, ld)) == MY_LOAD_FALLBACK) {
+        snprintf(j->err, sizeof(j->err),
+                 "LOAD DATA into %s reported a row it would change or skip: writing with "
+                 "INSERT, which names it", ld->table);
+        rc = JDBC_E_DATA;
+    }
+    if (rc)
+        my_rollback(j);
+    return rc;
+}
+
+/* The offsets (exactly-once) and COMMIT of the transaction left open. */
+static int job_commit(struct jdbc_task *j)
+{
+    int rc = j->c.eos ? my_offsets_write(j) : JDBC_OK;
+    if (!rc && mysql_commit(myc(j)))
+        rc = my_fail_conn(j, "COMMIT");
+    if (rc)
+        my_rollback(j);
+    return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
+}
+
+static int job_run(struct my_writer *w)
+{
+    int bad;
+    switch (w->job) {
+    case JOB_WRITE:
+        return my_write(&w->jw, &w->jw.batch, 0, &bad);
+    case JOB_LOAD:
+        return job_load(&w->jw, w->ld, w->begin);
+    default:
+        return job_commit(&w->jw);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct my_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->busy && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        pthread_mutex_unlock(&w->mu);
+        int rc = job_run(w);
+        pthread_mutex_lock(&w->mu);
+        w->rc = rc;
+        w->busy = 0;
+        pthread_cond_signal(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void writer_start(struct my_state *s)
+{
+    struct my_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pthread_create(&w->thr, NULL, writer_main, w)) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return;
+    }
+    s->w = w;
+}
+
+/* Waits for the job queued or running, if any, and forgets its offsets. Returns its
+ * outcome, with its message in j->err on failure. */
+static int writer_wait(struct jdbc_task *j, struct my_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->busy)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int rc = w->rc;
+    w->rc = JDBC_OK;
+    pthread_mutex_unlock(&w->mu);
+    if (w->jw.pending) {
+        rd_kafka_topic_partition_list_destroy(w->jw.pending);
+        w->jw.pending = NULL;
+    }
+    if (rc && j)
+        memcpy(j->err, w->jw.err, sizeof(j->err));
+    return rc;
+}
+
+static void writer_stop(struct my_state *s)
+{
+    struct my_writer *w = s->w;
+    if (!w)
+        return;
+    writer_wait(NULL, w);
+    pthread_mutex_lock(&w->mu);
+    w->quit = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thr, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+    s->w = NULL;
+}
+
+/* Queues a job, with the batch (JOB_WRITE) and offsets (taken) of the ones that store them.
+ * No job may be queued or running: the writer reads w's fields only once busy is set. */
+static void writer_queue(struct jdbc_task *j, enum my_job job, const struct jdbc_batch *b,
+                         rd_kafka_topic_partition_list_t *offsets)
+{
+    struct my_writer *w = ((struct my_state *)j->db)->w;
+    pthread_mutex_lock(&w->mu);
+    w->jw = *j;
+    if (b)
+        w->jw.batch = *b;
+    w->jw.pending = offsets;
+    w->jw.err[0] = 0;
+    w->job = job;
+    w->busy = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int oom(struct jdbc_task *j)
+{
+    snprintf(j->err, sizeof(j->err), "out of memory");
+    return JDBC_E_OTHER;
+}
+
+static int my_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
+{
+    return ((const struct my_state *)j->db)->w != NULL;
+}
+
+/* Hands the batch and j->pending to the writer thread. The batch's arrays stay as they are
+ * until my_collect (the task keeps the batch in flight), so a shallow copy is enough. */
+static int my_send(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_copy(j->pending);
+    if (!offsets)
+        return oom(j);
+    writer_queue(j, JOB_WRITE, b, offsets);
+    return JDBC_OK;
+}
+
+static int my_collect(struct jdbc_task *j, int block)
+{
+    struct my_writer *w = ((struct my_state *)j->db)->w;
+    if (!block) {
+        pthread_mutex_lock(&w->mu);
+        int busy = w->busy;
+        pthread_mutex_unlock(&w->mu);
+        if (busy)
+            return JDBC_BUSY;
+    }
+    return writer_wait(j, w);
+}
+
+/* Insert mode with LOAD DATA: one transaction over several batches (jdbc.c's COPY across
+ * puts), a LOAD per batch and one COMMIT, which the writer thread runs while the task maps
+ * the next batch. The task builds each LOAD in the buffer the writer is not sending. */
+static int load_queue(struct jdbc_task *j, struct jdbc_batch *b, int begin)
+{
+    struct my_state *s = j->db;
+    struct my_load *ld = &s->loads[s->next_load];
+    int rc = load_build(j, b, &b->segs[0], ld);
+    if (rc == MY_LOAD_FALLBACK) {
+        if (begin)
+            return JDBC_DECLINE;
+        snprintf(j->err, sizeof(j->err), "a batch with binary values cannot be loaded");
+        rc = JDBC_E_OTHER;
+    }
+    int prev = begin ? JDBC_OK : writer_wait(j, s->w);
+    if (prev)
+        return prev; /* the writer rolled back */
+    if (rc) {
+        if (!begin)
+            my_rollback(j);
+        return rc;
+    }
+    s->w->ld = ld;
+    s->w->begin = begin;
+    writer_queue(j, JOB_LOAD, NULL, NULL);
+    s->next_load ^= 1;
+    return JDBC_OK;
+}
+
+static int my_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    struct my_state *s = j->db;
+    return s->w && !s->no_load ? load_queue(j, b, 1) : JDBC_DECLINE;
+}
+
+static int my_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
+{
+    return load_queue(j, b, 0);
+}
+
+static int my_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets)
+{
+    struct my_state *s = j->db;
+    int rc = writer_wait(j, s->w);
+    if (rc)
+        return rc;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (offsets && !(l = rd_kafka_topic_partition_list_copy(offsets))) {
+        my_rollback(j);
+        return oom(j);
+    }
+    writer_queue(j, JOB_COMMIT, NULL, l);
+    return JDBC_OK;
+}
 static int my_offsets_load(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out)
 {
     struct jdbc_buf q = {0};
@@ -625,4 +918,10 @@ const struct jdbc_backend jdbc_mysql_backend = {
     .write = my_write,
     .offsets_load = my_offsets_load,
     .table_forget = my_table_forget,
+    .can_send = my_can_send,
+    .send = my_send,
+    .collect = my_collect,
+    .copy_open = my_copy_open,
+    .copy_append = my_copy_append,
+    .copy_finish = my_copy_finish,
 };
