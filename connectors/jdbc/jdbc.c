@@ -313,7 +313,7 @@ static void jdbc_disconnect(struct jdbc_task *j)
  * batch N and put returns; the next put maps its records to rows while the database stores N,
  * then reads N's outcome before sending its own. Insert mode goes further: each put adds its
  * rows to one transaction left open across puts (copy_open, copy_append: a COPY on Postgres,
- * a LOAD DATA per put on MySQL), and ends it after JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts
+ * a LOAD DATA LOCAL on MySQL), and ends it after JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts
  * or JDBC_COPY_MS, when the next batch does not fit it (another table, other columns), when
  * nothing came (an idle put) and at flush; the next put maps its records while the COMMIT
  * runs. Every COPY statement costs Postgres about 2.5 ms of CPU whatever its size, so a COPY

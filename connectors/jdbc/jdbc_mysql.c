@@ -1,10 +1,11 @@
 /* jdbc_mysql.c — the MySQL/MariaDB backend (libmariadb). Insert mode uses LOAD DATA LOCAL
- * from memory, one transaction spanning several puts (a LOAD per put, one COMMIT); upsert, and
- * insert where LOAD DATA cannot go, use multi-row prepared INSERT (... ON DUPLICATE KEY
- * UPDATE) with bound parameters, a few prepared statements per table serving every batch size
- * (jdbc_chunk_rows); update and delete execute one prepared statement per row, one transaction
- * per batch. The exactly-once offsets are upserted into connectd_offsets before COMMIT. A
- * writer thread per connection runs the statements while the task maps the next batch. */
+ * from memory, one transaction and one LOAD spanning several puts (each put adds its rows to
+ * the "file" the server is reading); upsert, and insert where LOAD DATA cannot go, use
+ * multi-row prepared INSERT (... ON DUPLICATE KEY UPDATE) with bound parameters, a few
+ * prepared statements per table serving every batch size (jdbc_chunk_rows); update and delete
+ * execute one prepared statement per row, one transaction per batch. The exactly-once offsets
+ * are upserted into connectd_offsets before COMMIT. A writer thread per connection runs the
+ * statements while the task maps the next batch. */
 #include "jdbc.h"
 
 #include "log.h"
@@ -24,19 +25,35 @@ struct my_stmt {
     struct my_stmt *next;
 };
 
-/* One LOAD DATA LOCAL: the statement, and its rows as the "file" the server asks for. */
-struct my_load {
-    struct jdbc_buf sql, data;
-    size_t pos; /* of data, sent so far */
-    unsigned long long nrows;
-    const char *table; /* its name, for messages */
+/* Rows of a LOAD DATA LOCAL, a piece of the "file" the server reads. */
+struct my_chunk {
+    struct jdbc_buf data;
+    size_t pos; /* sent so far */
+    struct my_chunk *next;
 };
 
-/* What the writer thread does next (my_send, my_copy_*). */
+/* One LOAD DATA LOCAL statement. A batch's LOAD has one chunk and is complete (end) from the
+ * start; insert mode's LOAD across puts gets a chunk per put while the writer thread sends it,
+ * infile_read waiting for the next one until the task sets end. The queue, nrows, end and
+ * abort are under mu. */
+struct my_load {
+    pthread_mutex_t mu;
+    pthread_cond_t more;
+    struct jdbc_buf sql;
+    struct my_chunk *head, *tail; /* rows not sent yet */
+    struct my_chunk *spare;       /* sent, for reuse */
+    unsigned long long nrows;     /* queued in all */
+    int end;                      /* no rows after the queue */
+    int abort;                    /* stop: the statement fails */
+    int active;                   /* its statement runs: the server may ask for the rows */
+    const char *table;            /* its name, for messages */
+};
+
+/* What the writer thread does next (my_send, my_copy_open). */
 enum my_job {
     JOB_WRITE,  /* a batch's whole transaction, as my_write */
-    JOB_LOAD,   /* a LOAD into the transaction left open (after START TRANSACTION if begin) */
-    JOB_COMMIT, /* the exactly-once offsets and COMMIT of that transaction */
+    JOB_STREAM, /* insert mode across puts: START TRANSACTION, the LOAD the task feeds, the
+                 * exactly-once offsets and COMMIT */
 };
 
 /* The writer thread runs one job at a time while the task maps the next batch, so that the
@@ -51,11 +68,9 @@ struct my_writer {
     int quit;
     int rc; /* the last job's outcome */
     enum my_job job;
-    int begin;           /* JOB_LOAD: starts the transaction */
-    struct my_load *ld;  /* JOB_LOAD */
-    /* The task as the job sees it: a copy with its own err, and for JOB_WRITE the batch,
-     * for JOB_WRITE and JOB_COMMIT the offsets to store (pending), so that the task thread
-     * may use its own meanwhile. */
+    /* The task as the job sees it: a copy with its own err, and for JOB_WRITE the batch, for
+     * both the offsets to store (pending; JOB_STREAM's are set when its rows end), so that
+     * the task thread may use its own meanwhile. */
     struct jdbc_task jw;
 };
 
@@ -65,10 +80,7 @@ struct my_state {
     MYSQL_STMT *off;
     MYSQL_BIND *binds;
     size_t capbinds;
-    /* Two, so that the task builds the next LOAD while the writer sends the other one. */
-    struct my_load loads[2];
-    int next_load;         /* the one the next LOAD is built in */
-    struct my_load *infile; /* the one being sent */
+    struct my_load load;
     int no_load; /* the server refused LOAD DATA LOCAL: multi-row INSERT only */
 };
 
@@ -76,6 +88,7 @@ struct my_state {
 
 static void writer_start(struct my_state *s);
 static void writer_stop(struct my_state *s);
+static void load_free(struct my_load *ld);
 
 static MYSQL *myc(struct jdbc_task *j)
 {
@@ -123,6 +136,12 @@ static int my_fail(struct jdbc_task *j, unsigned e, const char *msg, const char 
     return my_classify(e);
 }
 
+static int oom(struct jdbc_task *j)
+{
+    snprintf(j->err, sizeof(j->err), "out of memory");
+    return JDBC_E_OTHER;
+}
+
 static int my_fail_conn(struct jdbc_task *j, const char *what)
 {
     return my_fail(j, mysql_errno(myc(j)), mysql_error(myc(j)), what);
@@ -143,27 +162,51 @@ static int my_query(struct jdbc_task *j, const char *sql)
     return JDBC_OK;
 }
 
-/* The LOAD DATA LOCAL "file": s->infile's rows, from memory; nothing for a server that asks
- * for a file at any other time. */
+/* The LOAD DATA LOCAL "file": the rows of s->load, from memory; nothing for a server that
+ * asks for a file at any other time. */
 static int infile_init(void **ptr, const char *name, void *userdata)
 {
     struct my_state *s = userdata;
-    if (!s->infile)
-        return 1;
-    s->infile->pos = 0;
-    *ptr = s->infile;
-    return 0;
+    *ptr = &s->load;
+    return s->load.active ? 0 : 1;
+}
+
+/* Drops the chunks sent from the head of the queue, keeping them for reuse. */
+static void load_pop_sent(struct my_load *ld)
+{
+    while (ld->head && ld->head->pos == ld->head->data.len) {
+        struct my_chunk *c = ld->head;
+        ld->head = c->next;
+        if (!ld->head)
+            ld->tail = NULL;
+        c->next = ld->spare;
+        ld->spare = c;
+    }
 }
 
 static int infile_read(void *ptr, char *buf, unsigned int len)
 {
     struct my_load *ld = ptr;
-    size_t n = ld->data.len - ld->pos;
-    if (n > len)
-        n = len;
-    memcpy(buf, ld->data.p + ld->pos, n);
-    ld->pos += n;
-    return (int)n;
+    pthread_mutex_lock(&ld->mu);
+    load_pop_sent(ld);
+    while (!ld->head && !ld->end && !ld->abort) {
+        pthread_cond_wait(&ld->more, &ld->mu);
+        load_pop_sent(ld);
+    }
+    int n = -1;
+    if (!ld->abort) {
+        struct my_chunk *c = ld->head;
+        size_t k = c ? c->data.len - c->pos : 0;
+        if (k > len)
+            k = len;
+        if (k)
+            memcpy(buf, c->data.p + c->pos, k);
+        if (c)
+            c->pos += k;
+        n = (int)k;
+    }
+    pthread_mutex_unlock(&ld->mu);
+    return n;
 }
 
 static void infile_end(void *ptr)
@@ -172,7 +215,7 @@ static void infile_end(void *ptr)
 
 static int infile_error(void *ptr, char *msg, unsigned int len)
 {
-    snprintf(msg, len, "no data");
+    snprintf(msg, len, "no data (the load was given up)");
     return 2000; /* CR_UNKNOWN_ERROR */
 }
 
@@ -228,7 +271,14 @@ static int my_connect(struct jdbc_task *j)
         return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
     }
     struct my_state *s = calloc(1, sizeof(*s));
+    if (!s) {
+        mysql_close(m);
+        snprintf(j->err, sizeof(j->err), "out of memory");
+        return JDBC_E_OTHER;
+    }
     s->m = m;
+    pthread_mutex_init(&s->load.mu, NULL);
+    pthread_cond_init(&s->load.more, NULL);
     j->db = s;
     mysql_set_local_infile_handler(m, infile_init, infile_read, infile_end, infile_error, s);
     char tz[64];
@@ -244,6 +294,7 @@ static int my_connect(struct jdbc_task *j)
                          "COLLATE=utf8mb4_bin");
     if (rc) {
         mysql_close(m);
+        load_free(&s->load);
         free(s);
         j->db = NULL;
     } else {
@@ -274,10 +325,7 @@ static void my_disconnect(struct jdbc_task *j)
         mysql_stmt_close(s->off);
     mysql_close(s->m);
     free(s->binds);
-    for (int i = 0; i < 2; i++) {
-        jdbc_buf_free(&s->loads[i].sql);
-        jdbc_buf_free(&s->loads[i].data);
-    }
+    load_free(&s->load);
     free(s);
 }
 
@@ -449,16 +497,42 @@ static int my_insert_rows(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc
  * a third less than multi-row INSERT. With LOCAL the server turns every row it would refuse
  * (NOT NULL, too long, bad value, duplicate key) into a warning and goes on, so any warning
  * means MY_LOAD_FALLBACK: the caller rolls back and writes the batch with INSERT, which names
- * the row. Binary cells and a server without local_infile fall back too.
- * load_build renders the statement and rows into ld: JDBC_OK, MY_LOAD_FALLBACK (a binary
- * cell) or JDBC_E_OTHER (memory). */
-static int load_build(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg,
-                      struct my_load *ld)
+ * the row. Binary cells and a server without local_infile fall back too. */
+
+static void chunk_free(struct my_chunk *c)
 {
-    struct jdbc_buf *q = &ld->sql, *d = &ld->data;
-    q->len = d->len = 0;
+    while (c) {
+        struct my_chunk *n = c->next;
+        jdbc_buf_free(&c->data);
+        free(c);
+        c = n;
+    }
+}
+
+static void load_free(struct my_load *ld)
+{
+    chunk_free(ld->head);
+    chunk_free(ld->spare);
+    jdbc_buf_free(&ld->sql);
+    pthread_cond_destroy(&ld->more);
+    pthread_mutex_destroy(&ld->mu);
+}
+
+/* Starts a LOAD of the segment's table and columns, with no rows yet. */
+static int load_start(struct jdbc_task *j, struct my_load *ld, const struct jdbc_seg *sg)
+{
+    pthread_mutex_lock(&ld->mu);
+    if (ld->tail) { /* rows of a LOAD given up */
+        ld->tail->next = ld->spare;
+        ld->spare = ld->head;
+        ld->head = ld->tail = NULL;
+    }
     ld->nrows = 0;
+    ld->end = ld->abort = 0;
+    pthread_mutex_unlock(&ld->mu);
     ld->table = sg->table->name;
+    struct jdbc_buf *q = &ld->sql;
+    q->len = 0;
     jdbc_buf_str(q, "LOAD DATA LOCAL INFILE 'connectd' INTO TABLE ");
     jdbc_buf_str(q, sg->table->qname);
     jdbc_buf_str(q, " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
@@ -468,8 +542,15 @@ static int load_build(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg
             jdbc_buf_add(q, ",", 1);
         jdbc_sql_ident(q, JDBC_MYSQL, j->c.quote, sg->table->cols[sg->cols[i]].name);
     }
-    int oom = jdbc_buf_add(q, ")", 1);
-    for (int k = 0; k < sg->nrows && !oom; k++) {
+    return jdbc_buf_add(q, ")", 1) ? oom(j) : JDBC_OK;
+}
+
+/* Renders the segment's live rows into d; returns how many, -1 for a binary cell, -2 when
+ * memory is short. */
+static long load_rows(struct jdbc_buf *d, const struct jdbc_batch *b, const struct jdbc_seg *sg)
+{
+    long n = 0;
+    for (int k = 0; k < sg->nrows; k++) {
         const struct jdbc_row *row = &b->rows[sg->rows[k]];
         if (row->skip)
             continue;
@@ -478,30 +559,78 @@ static int load_build(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg
             if (i)
                 jdbc_buf_add(d, "\t", 1);
             if (c[i].binary)
-                return MY_LOAD_FALLBACK;
+                return -1;
             if (c[i].null)
                 jdbc_buf_add(d, "\\N", 2);
             else
                 jdbc_copy_escape(d, b->data.p + c[i].off, c[i].len);
         }
-        oom = jdbc_buf_add(d, "\n", 1);
-        ld->nrows++;
+        if (jdbc_buf_add(d, "\n", 1))
+            return -2;
+        n++;
     }
-    if (oom) {
-        snprintf(j->err, sizeof(j->err), "out of memory");
-        return JDBC_E_OTHER;
-    }
-    return JDBC_OK;
+    return n;
 }
 
-/* Runs ld in the transaction open: JDBC_OK, MY_LOAD_FALLBACK or JDBC_E_CONN. */
+/* Queues the segment's rows for the LOAD: JDBC_OK, MY_LOAD_FALLBACK (a binary cell) or
+ * JDBC_E_OTHER (memory). A chunk is rendered outside the lock, so the writer sends the
+ * queue meanwhile. */
+static int load_add(struct jdbc_task *j, struct my_load *ld, const struct jdbc_batch *b,
+                    const struct jdbc_seg *sg)
+{
+    pthread_mutex_lock(&ld->mu);
+    struct my_chunk *c = ld->spare;
+    if (c)
+        ld->spare = c->next;
+    pthread_mutex_unlock(&ld->mu);
+    if (!c && !(c = calloc(1, sizeof(*c))))
+        return oom(j);
+    if (c->data.cap > (8u << 20)) /* do not keep a huge buffer around */
+        jdbc_buf_free(&c->data);
+    c->data.len = c->pos = 0;
+    c->next = NULL;
+    long n = load_rows(&c->data, b, sg);
+    pthread_mutex_lock(&ld->mu);
+    if (n > 0) {
+        if (ld->tail)
+            ld->tail->next = c;
+        else
+            ld->head = c;
+        ld->tail = c;
+        ld->nrows += (unsigned long long)n;
+        pthread_cond_signal(&ld->more);
+    } else {
+        c->next = ld->spare;
+        ld->spare = c;
+    }
+    pthread_mutex_unlock(&ld->mu);
+    return n == -1 ? MY_LOAD_FALLBACK : n == -2 ? oom(j) : JDBC_OK;
+}
+
+/* No more rows (end), or give up (abort: the statement fails): wakes infile_read. */
+static void load_close(struct my_load *ld, int abort)
+{
+    pthread_mutex_lock(&ld->mu);
+    if (abort)
+        ld->abort = 1;
+    else
+        ld->end = 1;
+    pthread_cond_signal(&ld->more);
+    pthread_mutex_unlock(&ld->mu);
+}
+
+/* Runs the LOAD in the transaction open, until the rows end: JDBC_OK, MY_LOAD_FALLBACK or
+ * JDBC_E_CONN. */
 static int load_run(struct jdbc_task *j, struct my_load *ld)
 {
     struct my_state *s = j->db;
     int rc = JDBC_OK;
-    s->infile = ld;
-    int failed = ld->nrows && mysql_real_query(s->m, ld->sql.p, ld->sql.len);
-    s->infile = NULL;
+    ld->active = 1;
+    int failed = mysql_real_query(s->m, ld->sql.p, ld->sql.len);
+    ld->active = 0;
+    pthread_mutex_lock(&ld->mu);
+    unsigned long long nrows = ld->nrows;
+    pthread_mutex_unlock(&ld->mu);
     if (failed) {
         unsigned e = mysql_errno(s->m);
         rc = my_fail_conn(j, ld->table);
@@ -514,20 +643,23 @@ static int load_run(struct jdbc_task *j, struct my_load *ld)
         }
         if (rc != JDBC_E_CONN)
             rc = MY_LOAD_FALLBACK; /* INSERT names the row the server refuses */
-    } else if (ld->nrows &&
-               (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != ld->nrows)) {
+    } else if (mysql_warning_count(s->m) || mysql_affected_rows(s->m) != nrows) {
         rc = MY_LOAD_FALLBACK;
     }
-    if (ld->data.cap > (8u << 20)) /* do not keep a huge buffer around */
-        jdbc_buf_free(&ld->data);
     return rc;
 }
 
+/* A batch's segment with one LOAD. */
 static int my_load(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg)
 {
-    struct my_load *ld = &((struct my_state *)j->db)->loads[0];
-    int rc = load_build(j, b, sg, ld);
-    return rc ? rc : load_run(j, ld);
+    struct my_load *ld = &((struct my_state *)j->db)->load;
+    int rc = load_start(j, ld, sg);
+    if (!rc)
+        rc = load_add(j, ld, b, sg);
+    if (rc)
+        return rc;
+    load_close(ld, 0);
+    return load_run(j, ld);
 }
 
 static int my_rowwise(struct jdbc_task *j, struct jdbc_batch *b, struct jdbc_seg *sg, int del,
@@ -669,43 +801,34 @@ static void my_rollback(struct jdbc_task *j)
     memcpy(j->err, keep, sizeof(keep));
 }
 
-/* A LOAD into the transaction left open; a failure rolls it back. */
-static int job_load(struct jdbc_task *j, struct my_load *ld, int begin)
+/* Insert mode across puts: one transaction, one LOAD whose rows the task feeds until it ends
+ * them (my_copy_finish), then the offsets (exactly-once) and COMMIT. A failure rolls it
+ * back. */
+static int job_stream(struct jdbc_task *j)
 {
-    int rc = begin ? my_query(j, "START TRANSACTION") : JDBC_OK;
+    struct my_load *ld = &((struct my_state *)j->db)->load;
+    int rc = my_query(j, "START TRANSACTION");
     if (!rc && (rc = load_run(j, ld)) == MY_LOAD_FALLBACK) {
         snprintf(j->err, sizeof(j->err),
                  "LOAD DATA into %s reported a row it would change or skip: writing with "
                  "INSERT, which names it", ld->table);
         rc = JDBC_E_DATA;
     }
+    if (!rc && j->c.eos && j->pending)
+        rc = my_offsets_write(j);
+    if (!rc && mysql_commit(myc(j)))
+        rc = my_fail_conn(j, "COMMIT");
     if (rc)
         my_rollback(j);
     return rc;
 }
 
-/* The offsets (exactly-once) and COMMIT of the transaction left open. */
-static int job_commit(struct jdbc_task *j)
-{
-    int rc = j->c.eos ? my_offsets_write(j) : JDBC_OK;
-    if (!rc && mysql_commit(myc(j)))
-        rc = my_fail_conn(j, "COMMIT");
-    if (rc)
-        my_rollback(j);
-    return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
-}
-
 static int job_run(struct my_writer *w)
 {
     int bad;
-    switch (w->job) {
-    case JOB_WRITE:
-        return my_write(&w->jw, &w->jw.batch, 0, &bad);
-    case JOB_LOAD:
-        return job_load(&w->jw, w->ld, w->begin);
-    default:
-        return job_commit(&w->jw);
-    }
+    if (w->job == JOB_STREAM)
+        return job_stream(&w->jw);
+    return my_write(&w->jw, &w->jw.batch, 0, &bad);
 }
 
 static void *writer_main(void *arg)
@@ -768,6 +891,7 @@ static void writer_stop(struct my_state *s)
     struct my_writer *w = s->w;
     if (!w)
         return;
+    load_close(&s->load, 1); /* a LOAD across puts waits for rows that will not come */
     writer_wait(NULL, w);
     pthread_mutex_lock(&w->mu);
     w->quit = 1;
@@ -796,12 +920,6 @@ static void writer_queue(struct jdbc_task *j, enum my_job job, const struct jdbc
     w->busy = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
-}
-
-static int oom(struct jdbc_task *j)
-{
-    snprintf(j->err, sizeof(j->err), "out of memory");
-    return JDBC_E_OTHER;
 }
 
 static int my_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
@@ -834,59 +952,66 @@ static int my_collect(struct jdbc_task *j, int block)
 }
 
 /* Insert mode with LOAD DATA: one transaction over several batches (jdbc.c's COPY across
- * puts), a LOAD per batch and one COMMIT, which the writer thread runs while the task maps
- * the next batch. The task builds each LOAD in the buffer the writer is not sending. */
-static int load_queue(struct jdbc_task *j, struct jdbc_batch *b, int begin)
-{
-    struct my_state *s = j->db;
-    struct my_load *ld = &s->loads[s->next_load];
-    int rc = load_build(j, b, &b->segs[0], ld);
-    if (rc == MY_LOAD_FALLBACK) {
-        if (begin)
-            return JDBC_DECLINE;
-        snprintf(j->err, sizeof(j->err), "a batch with binary values cannot be loaded");
-        rc = JDBC_E_OTHER;
-    }
-    int prev = begin ? JDBC_OK : writer_wait(j, s->w);
-    if (prev)
-        return prev; /* the writer rolled back */
-    if (rc) {
-        if (!begin)
-            my_rollback(j);
-        return rc;
-    }
-    s->w->ld = ld;
-    s->w->begin = begin;
-    writer_queue(j, JOB_LOAD, NULL, NULL);
-    s->next_load ^= 1;
-    return JDBC_OK;
-}
-
+ * puts), one LOAD whose rows each put adds while the writer thread sends them. */
 static int my_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct my_state *s = j->db;
-    return s->w && !s->no_load ? load_queue(j, b, 1) : JDBC_DECLINE;
+    if (!s->w || s->no_load)
+        return JDBC_DECLINE;
+    int rc = load_start(j, &s->load, &b->segs[0]);
+    if (!rc)
+        rc = load_add(j, &s->load, b, &b->segs[0]);
+    if (rc)
+        return rc == MY_LOAD_FALLBACK ? JDBC_DECLINE : rc;
+    writer_queue(j, JOB_STREAM, NULL, NULL);
+    return JDBC_OK;
+}
+
+/* Gives the LOAD across puts up (j->err says why): the writer fails it and rolls back, on a
+ * connection that a LOAD given up leaves in an unsure state, so the task reconnects. */
+static int stream_give_up(struct jdbc_task *j)
+{
+    struct my_state *s = j->db;
+    char keep[sizeof(j->err)];
+    memcpy(keep, j->err, sizeof(keep));
+    load_close(&s->load, 1);
+    writer_wait(NULL, s->w);
+    memcpy(j->err, keep, sizeof(keep));
+    return JDBC_E_CONN;
 }
 
 static int my_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
 {
-    return load_queue(j, b, 0);
+    struct my_state *s = j->db;
+    pthread_mutex_lock(&s->w->mu);
+    int busy = s->w->busy;
+    pthread_mutex_unlock(&s->w->mu);
+    if (!busy) { /* the LOAD failed before its rows ended */
+        int rc = writer_wait(j, s->w);
+        if (rc)
+            return rc;
+        snprintf(j->err, sizeof(j->err), "LOAD DATA into %s ended early", s->load.table);
+        return JDBC_E_OTHER;
+    }
+    int rc = load_add(j, &s->load, b, &b->segs[0]);
+    if (rc == MY_LOAD_FALLBACK)
+        snprintf(j->err, sizeof(j->err), "a batch with binary values cannot join LOAD DATA");
+    return rc ? stream_give_up(j) : JDBC_OK;
 }
 
 static int my_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets)
 {
     struct my_state *s = j->db;
-    int rc = writer_wait(j, s->w);
-    if (rc)
-        return rc;
     rd_kafka_topic_partition_list_t *l = NULL;
     if (offsets && !(l = rd_kafka_topic_partition_list_copy(offsets))) {
-        my_rollback(j);
-        return oom(j);
+        oom(j);
+        return stream_give_up(j);
     }
-    writer_queue(j, JOB_COMMIT, NULL, l);
+    s->w->jw.pending = l; /* read by the writer once it sees the rows end */
+    load_close(&s->load, 0);
     return JDBC_OK;
 }
+
 static int my_offsets_load(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out)
 {
     struct jdbc_buf q = {0};
