@@ -194,6 +194,14 @@ class DB:
             cur.execute(sql)
             return cur.fetchone()[-1]
 
+    def warm(self, csv):
+        """Loads the rows into a table shaped like the connector's, then drops it (see WARM)."""
+        cols = ", ".join(f"{self.q(c)} {self.TYPES[type(v)]}"
+                         for c, v in zip(COLS, values(0)))
+        self.srv.query(f"CREATE TABLE vitals_warm ({cols})")
+        self.fill("vitals_warm", csv)
+        self.srv.query("DROP TABLE vitals_warm")
+
     def count(self, table):
         try:
             return self.one(f"SELECT count(*) FROM {self.q(table)}")
@@ -202,6 +210,8 @@ class DB:
 
 
 class PG(DB):
+    TYPES = {str: "TEXT", int: "BIGINT", float: "DOUBLE PRECISION", bool: "BOOLEAN"}
+
     def __init__(self):
         self.srv = harness.Postgres(durable=DURABLE)
         self.conf = {"connection.url": self.srv.url, "connection.user": "postgres"}
@@ -256,9 +266,9 @@ class PG(DB):
     def load(self, like, csv):
         """`psql \\copy` of the CSV into a table shaped like the connector's."""
         self.srv.query(f'CREATE TABLE vitals_copy (LIKE "{like}")')
-        return self.copy("vitals_copy", csv)
+        return self.fill("vitals_copy", csv)
 
-    def copy(self, table, csv):
+    def fill(self, table, csv):
         self.quiesce()
         cols = ",".join(f'"{c}"' for c in COLS)
         d0, t0 = cpu(self.pid), time.time()
@@ -270,16 +280,11 @@ class PG(DB):
         assert self.count(table) == N
         return secs, cpu(self.pid) - d0
 
-    def warm(self, csv):
-        self.srv.query("CREATE TABLE vitals_warm (patient_id TEXT, device_id TEXT, "
-                       '"timestamp" BIGINT, heart_rate BIGINT, respiratory_rate BIGINT, '
-                       "spo2 DOUBLE PRECISION, temperature DOUBLE PRECISION, systolic BIGINT, "
-                       "diastolic BIGINT, anomaly BOOLEAN)")
-        self.copy("vitals_warm", csv)
-        self.srv.query("DROP TABLE vitals_warm")
 
 
 class My(DB):
+    TYPES = {str: "LONGTEXT", int: "BIGINT", float: "DOUBLE", bool: "BOOLEAN"}
+
     def __init__(self):
         self.srv = harness.MariaDB(durable=DURABLE)
         self.conf = {"connection.url": self.srv.url, "connection.user": self.srv.USER,
@@ -306,17 +311,9 @@ class My(DB):
 
     def load(self, like, csv):
         self.srv.query(f"CREATE TABLE vitals_load LIKE `{like}`")
-        return self.load_data("vitals_load", csv)
+        return self.fill("vitals_load", csv)
 
-    def warm(self, csv):
-        self.srv.query("CREATE TABLE vitals_warm (patient_id LONGTEXT, device_id LONGTEXT, "
-                       "`timestamp` BIGINT, heart_rate BIGINT, respiratory_rate BIGINT, "
-                       "spo2 DOUBLE, temperature DOUBLE, systolic BIGINT, diastolic BIGINT, "
-                       "anomaly BOOLEAN)")
-        self.load_data("vitals_warm", csv)
-        self.srv.query("DROP TABLE vitals_warm")
-
-    def load_data(self, table, csv):
+    def fill(self, table, csv):
         import pymysql
         c = pymysql.connect(host="127.0.0.1", port=self.srv.port, user=self.srv.USER,
                             password=self.srv.PASSWORD, database="test", local_infile=True,
