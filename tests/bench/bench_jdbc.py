@@ -41,6 +41,8 @@ DURABLE = os.environ.get("BENCH_DB_DURABLE", "on") != "off"
 # load of the same rows (then dropped) puts every measured run on a warm server.
 # BENCH_WARM=off skips it.
 WARM = os.environ.get("BENCH_WARM", "on") != "off"
+# BENCH_BACKLOG=off skips the extra insert runs from a backlog (backlog_run).
+BACKLOG = os.environ.get("BENCH_BACKLOG", "on") != "off"
 T0 = 1767225600000
 # librdkafka's mock broker keeps about 5 MB per partition and trims older records.
 PARTITIONS = max(1, N // 20000)
@@ -117,10 +119,12 @@ def children_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
-def run_connectd(db, db_pid, table, extra, tmp):
+def run_connectd(db, db_pid, table, extra, tmp, backlog=False):
     """Runs one sink on a fresh dev-kafka + worker; returns (secs, cpu worker, cpu db, rss).
-    Prints the CPU seconds of kcat and dev-kafka too: all four share the machine's cores."""
-    kafka = harness.DevKafka(topics=(f"{table}:{PARTITIONS}",))
+    Prints the CPU seconds of kcat and dev-kafka too: all four share the machine's cores.
+    backlog: kcat produces every record while the connector is paused (over twice the
+    partitions, each within the broker's 5 MB), and the clock starts when it resumes."""
+    kafka = harness.DevKafka(topics=(f"{table}:{PARTITIONS * (2 if backlog else 1)}",))
     w = None
     try:
         os.makedirs(os.path.join(tmp, "w-" + table))
@@ -134,6 +138,10 @@ def run_connectd(db, db_pid, table, extra, tmp):
         # a first record creates the table, so the clock starts with the sink in its group
         produce(kafka.bootstrap, table, os.path.join(tmp, "warm.jsonl"))
         harness.wait_until(lambda: db.count(table) >= 1, 60, 0.1, "the warm-up row")
+        if backlog:
+            w.put(f"/connectors/{table}/pause")
+            w.wait_state(table, "PAUSED")
+            produce(kafka.bootstrap, table, os.path.join(tmp, "data"))
         if hasattr(db, "quiesce"):
             db.quiesce()
         db.mark()
@@ -142,7 +150,10 @@ def run_connectd(db, db_pid, table, extra, tmp):
         produced = []
 
         def producer_run():
-            produce(kafka.bootstrap, table, os.path.join(tmp, "data"))
+            if backlog:
+                w.put(f"/connectors/{table}/resume")
+            else:
+                produce(kafka.bootstrap, table, os.path.join(tmp, "data"))
             produced.append(time.time() - t0)
         producer = threading.Thread(target=producer_run)
         producer.start()
@@ -154,9 +165,13 @@ def run_connectd(db, db_pid, table, extra, tmp):
         rss = peak_rss_mib(w.proc.pid)
         stored = db.count(table) - 1
         assert stored == N, f"{table} holds {stored} rows, expected {N}\n{w.logs()[-3000:]}"
-        print(f"  (kcat finished producing after {produced[0]:.1f} s; CPU kcat {p1 - p0:.1f} s, "
-              f"dev-kafka {k1 - k0:.1f} s)", flush=True)
-        LAST_RUN["feeders"] = (p1 - p0) + (k1 - k0)
+        if backlog:
+            print(f"  (from a backlog: kcat produced before the clock; CPU dev-kafka "
+                  f"{k1 - k0:.1f} s)", flush=True)
+        else:
+            print(f"  (kcat finished producing after {produced[0]:.1f} s; CPU kcat {p1 - p0:.1f} "
+                  f"s, dev-kafka {k1 - k0:.1f} s)", flush=True)
+            LAST_RUN["feeders"] = (p1 - p0) + (k1 - k0)
         return secs, c1 - c0, d1 - d0, rss
     finally:
         if w:
@@ -371,6 +386,17 @@ def run_seed_way(pg, tmp):
         kafka.stop()
 
 
+def backlog_run(db, table, base_rate, base, tmp):
+    """Insert mode again, from a backlog: what connectd does without kcat on the cores. Not a
+    goal (the issue's runs produce while the sink consumes); it shows how much of the gap to
+    the database's own loader is the shared machine's."""
+    s, cw, cd, r = run_connectd(db, db.pid, table, {"insert.mode": "insert"}, tmp, backlog=True)
+    line = (f"  from a backlog: {N / s:9.0f} rows/s = {N / s / base_rate:.2f}x {base} "
+            f"({s:.1f} s; CPU connectd {cw:.1f} s, database {cd:.1f} s; peak RSS {r:.0f} MiB)")
+    print(line, flush=True)
+    return line
+
+
 def goal(ok):
     return "met" if ok else "NOT met"
 
@@ -411,6 +437,8 @@ def run(tmp):
             out.append(f"psql \\copy:       {N / s:9.0f} rows/s ({s:.1f} s; CPU postgres {cd:.1f} s)")
             print(out[-1], flush=True)
             print(ceiling(res["pg_ins_db_cpu"], res["pg_copy"], "postgres"), flush=True)
+            if BACKLOG:
+                out.append(backlog_run(pg, "vitals_pg_backlog", res["pg_copy"], "\\copy", tmp))
         if "up" in ONLY:
             s, cw, cd, r = run_connectd(pg, pg.pid, "vitals_up",
                                         {"insert.mode": "upsert", "pk.mode": "record_value",
@@ -445,6 +473,8 @@ def run(tmp):
             out.append(f"LOAD DATA LOCAL:  {N / s:9.0f} rows/s ({s:.1f} s; CPU mariadbd {cd:.1f} s)")
             print(out[-1], flush=True)
             print(ceiling(res["my_ins_db_cpu"], res["my_load"], "mariadbd"), flush=True)
+            if BACKLOG:
+                out.append(backlog_run(my, "vitals_my_backlog", res["my_load"], "LOAD DATA", tmp))
         finally:
             my.srv.close()
     goals = []
