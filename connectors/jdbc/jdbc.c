@@ -63,8 +63,9 @@ static const struct cfg_def jdbc_defs[] = {
     {"insert.mode", CFG_STRING, "insert", 0, CFG_HIGH,
      "insert (one transaction for consecutive batches of a table up to 15000 rows or "
      "batch.size, 1 s: one COPY on Postgres, one LOAD DATA LOCAL from memory on MySQL, "
-     "multi-row INSERT where the server refuses it), upsert (Postgres: COPY into a temp table, then INSERT ... "
-     "SELECT ... ON CONFLICT, for 64 rows or more; MySQL: ON DUPLICATE KEY UPDATE) or update.",
+     "multi-row INSERT where the server refuses it), upsert (Postgres: COPY into a temp "
+     "table, then INSERT ... SELECT ... ON CONFLICT, for 64 rows or more; MySQL: ON DUPLICATE "
+     "KEY UPDATE) or update.",
      G_WRITE, 0, insert_modes, NULL},
     {"batch.size", CFG_INT, "3000", 0, CFG_MEDIUM,
      "Maximum number of rows in one multi-row statement.", G_WRITE, 0, NULL, NULL},

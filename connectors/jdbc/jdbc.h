@@ -290,14 +290,14 @@ struct jdbc_backend {
     /* Adds every stored (topic, partition, next_offset) of this connector to out. */
     int (*offsets_load)(struct jdbc_task *j, rd_kafka_topic_partition_list_t *out);
     void (*table_forget)(struct jdbc_task *j, struct jdbc_table *t); /* drop its statements */
-    /* Optional, a batch of one upsert segment that can_send accepts: starts writing
+    /* Optional, a batch of one write segment that can_send accepts: starts writing
      * the batch (and j->pending offsets) in one transaction without waiting for the outcome,
      * which collect reads: JDBC_OK, an error class (j->err set, nothing written), or
      * JDBC_BUSY when !block and not done yet. */
     int (*can_send)(const struct jdbc_task *j, const struct jdbc_batch *b);
     int (*send)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*collect)(struct jdbc_task *j, int block);
-    /* Optional, insert mode: one transaction whose COPY (Postgres) or LOADs (MySQL) span
+    /* Optional, insert mode: one transaction whose COPY (Postgres) or LOAD DATA (MySQL) spans
      * several batches. copy_open begins it with the batch's one insert segment, or returns
      * JDBC_DECLINE; copy_append adds the rows of a batch of the same table and columns;
      * copy_finish ends the COPY, waits for it and sends the offsets (exactly-once: NULL or
@@ -334,9 +334,9 @@ struct jdbc_task {
     int eos_loaded;
     rd_kafka_topic_partition_list_t *pending; /* next offsets of the batch being written */
     int failures;                             /* consecutive retriable failures */
-    /* The write whose outcome is not read yet: a batch the backend's send started (upsert of
-     * big batches), or the transaction of a COPY that spans puts (Postgres insert mode): its
-     * rows, offsets and records (kept by the runtime, task_put_keep and _keep_more). */
+    /* The write whose outcome is not read yet: a batch the backend's send started (Postgres
+     * upsert of big batches, MySQL batches), or the transaction that spans puts (insert mode):
+     * its rows, offsets and records (kept by the runtime, task_put_keep and _keep_more). */
     struct jdbc_fly {
         enum { FLY_NONE, FLY_OPEN, FLY_SENT, FLY_FAILED } state;
         struct jdbc_batch batch;

@@ -273,8 +273,7 @@ static int my_connect(struct jdbc_task *j)
     struct my_state *s = calloc(1, sizeof(*s));
     if (!s) {
         mysql_close(m);
-        snprintf(j->err, sizeof(j->err), "out of memory");
-        return JDBC_E_OTHER;
+        return oom(j);
     }
     s->m = m;
     pthread_mutex_init(&s->load.mu, NULL);
@@ -750,6 +749,15 @@ static int my_offsets_write(struct jdbc_task *j)
     return JDBC_OK;
 }
 
+/* Rolls the transaction back, keeping j->err (the reason). */
+static void my_rollback(struct jdbc_task *j)
+{
+    char keep[sizeof(j->err)];
+    memcpy(keep, j->err, sizeof(keep));
+    mysql_rollback(myc(j));
+    memcpy(j->err, keep, sizeof(keep));
+}
+
 /* One transaction; load: insert-mode segments go by LOAD DATA (my_load). */
 static int my_write_tx(struct jdbc_task *j, struct jdbc_batch *b, int locate, int load,
                        int *bad)
@@ -774,10 +782,7 @@ static int my_write_tx(struct jdbc_task *j, struct jdbc_batch *b, int locate, in
             rc = my_fail_conn(j, "COMMIT");
         return rc == JDBC_E_DATA ? JDBC_E_OTHER : rc;
     }
-    char keep[sizeof(j->err)];
-    memcpy(keep, j->err, sizeof(keep));
-    mysql_rollback(myc(j));
-    memcpy(j->err, keep, sizeof(keep));
+    my_rollback(j);
     return rc;
 }
 
@@ -790,15 +795,6 @@ static int my_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *
             return rc;
     }
     return my_write_tx(j, b, locate, 0, bad);
-}
-
-/* Rolls the transaction back, keeping j->err (the reason). */
-static void my_rollback(struct jdbc_task *j)
-{
-    char keep[sizeof(j->err)];
-    memcpy(keep, j->err, sizeof(keep));
-    mysql_rollback(myc(j));
-    memcpy(j->err, keep, sizeof(keep));
 }
 
 /* Insert mode across puts: one transaction, one LOAD whose rows the task feeds until it ends
@@ -865,6 +861,14 @@ static void writer_start(struct my_state *s)
         return;
     }
     s->w = w;
+}
+
+static int writer_busy(struct my_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int busy = w->busy;
+    pthread_mutex_unlock(&w->mu);
+    return busy;
 }
 
 /* Waits for the job queued or running, if any, and forgets its offsets. Returns its
@@ -941,14 +945,7 @@ static int my_send(struct jdbc_task *j, struct jdbc_batch *b)
 static int my_collect(struct jdbc_task *j, int block)
 {
     struct my_writer *w = ((struct my_state *)j->db)->w;
-    if (!block) {
-        pthread_mutex_lock(&w->mu);
-        int busy = w->busy;
-        pthread_mutex_unlock(&w->mu);
-        if (busy)
-            return JDBC_BUSY;
-    }
-    return writer_wait(j, w);
+    return !block && writer_busy(w) ? JDBC_BUSY : writer_wait(j, w);
 }
 
 /* Insert mode with LOAD DATA: one transaction over several batches (jdbc.c's COPY across
@@ -972,21 +969,15 @@ static int my_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
 static int stream_give_up(struct jdbc_task *j)
 {
     struct my_state *s = j->db;
-    char keep[sizeof(j->err)];
-    memcpy(keep, j->err, sizeof(keep));
     load_close(&s->load, 1);
-    writer_wait(NULL, s->w);
-    memcpy(j->err, keep, sizeof(keep));
+    writer_wait(NULL, s->w); /* its outcome is this failure: j->err keeps why */
     return JDBC_E_CONN;
 }
 
 static int my_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct my_state *s = j->db;
-    pthread_mutex_lock(&s->w->mu);
-    int busy = s->w->busy;
-    pthread_mutex_unlock(&s->w->mu);
-    if (!busy) { /* the LOAD failed before its rows ended */
+    if (!writer_busy(s->w)) { /* the LOAD failed before its rows ended */
         int rc = writer_wait(j, s->w);
         if (rc)
             return rc;
