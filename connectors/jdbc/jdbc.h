@@ -226,7 +226,7 @@ struct jdbc_conf {
     char **include; /* fields.whitelist / fields.include */
     int ninclude;
     char *table_format;
-    int auto_create, auto_evolve, delete_enabled, quote, eos;
+    int auto_create, auto_evolve, delete_enabled, quote, eos, optimistic;
     int batch_size, max_retries, retry_backoff_ms, conn_attempts, conn_backoff_ms;
     int tz_offset_s;
 };
@@ -299,7 +299,10 @@ struct jdbc_backend {
     int (*collect)(struct jdbc_task *j, int block);
     /* Optional, insert mode: one transaction whose COPY (Postgres) or LOAD DATA (MySQL) spans
      * several batches. copy_open begins it with the batch's one insert segment, or returns
-     * JDBC_DECLINE; copy_append adds the rows of a batch of the same table and columns;
+     * JDBC_DECLINE; in upsert mode (a plain insert of rows whose keys should be new, see
+     * "optimistic upsert" in jdbc.c) it declines unless a unique index of the table holds
+     * exactly the segment's key columns. copy_append adds the rows of a batch of the same
+     * table and columns;
      * copy_finish ends the COPY, waits for it and sends the offsets (exactly-once: NULL or
      * empty otherwise) and COMMIT, whose outcome collect reads. On failure each returns an
      * error class with j->err set, having rolled the transaction back. */
@@ -346,7 +349,9 @@ struct jdbc_task {
         /* FLY_OPEN: the rows and puts the COPY holds (batch is its first), since when */
         int rows, puts;
         int64_t since;
+        int optimistic; /* an upsert's COPY: a key that is in the table already fails it */
     } fly;
+    int optimistic_skip, optimistic_gap; /* upserts to write the usual way before trying again */
     int lost; /* a batch in flight was given up unwritten: commit nothing more */
     struct {
         struct jdbc_rejected *v;

@@ -953,7 +953,9 @@ static int my_collect(struct jdbc_task *j, int block)
 static int my_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct my_state *s = j->db;
-    if (!s->w || s->no_load)
+    /* upserts: LOAD DATA's REPLACE deletes the old row first (other columns, triggers and
+     * foreign keys see a delete), not what ON DUPLICATE KEY UPDATE does */
+    if (!s->w || s->no_load || j->c.insert_mode != JDBC_INSERT)
         return JDBC_DECLINE;
     int rc = load_start(j, &s->load, &b->segs[0]);
     if (!rc)

@@ -22,9 +22,10 @@
 
 struct pg_stmt {
     char *key;
-    char name[24];
+    char name[24];   /* empty: no statement, only a verdict */
     int stage;       /* a stage table pg_temp.<name>, not a prepared statement */
     unsigned filled; /* stage: the transaction (pg_state.xact) that copied rows into it */
+    int unique;      /* verdict of pg_key_unique for the key columns of its key */
     struct pg_stmt *next;
 };
 
@@ -243,6 +244,8 @@ static void pg_table_forget(struct jdbc_task *j, struct jdbc_table *t)
 {
     char sql[64];
     for (struct pg_stmt *p = t->stmts; p; p = p->next) {
+        if (!p->name[0])
+            continue;
         snprintf(sql, sizeof(sql), p->stage ? "DROP TABLE IF EXISTS pg_temp.%s" : "DEALLOCATE %s",
                  p->name);
         PQclear(PQexec(pgc(j), sql));
@@ -895,11 +898,87 @@ static int pg_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
     return rc;
 }
 
-/* BEGIN and a COPY of the batch's one insert segment, left open for more batches. */
+/* Whether name is one of the segment's key columns. */
+static int seg_key_named(const struct jdbc_seg *sg, const char *name)
+{
+    for (int i = 0; i < sg->ncols; i++)
+        if (sg->is_pk[i] && !strcmp(sg->table->cols[sg->cols[i]].name, name))
+            return 1;
+    return 0;
+}
+
+/* Whether one index of r's rows (index oid, column name; by index) has exactly the segment's
+ * key columns. */
+static int key_matches_index(const struct jdbc_seg *sg, PGresult *r)
+{
+    int nkeys = 0;
+    for (int i = 0; i < sg->ncols; i++)
+        nkeys += sg->is_pk[i] != 0;
+    int n = PQntuples(r);
+    for (int first = 0, end; first < n; first = end) {
+        int hits = 0;
+        for (end = first; end < n && !strcmp(PQgetvalue(r, end, 0), PQgetvalue(r, first, 0));
+             end++)
+            hits += seg_key_named(sg, PQgetvalue(r, end, 1));
+        if (nkeys && hits == nkeys && end - first == nkeys)
+            return 1;
+    }
+    return 0;
+}
+
+/* Whether the segment's key columns are exactly those of a unique index of its table, one
+ * that ON CONFLICT (key columns) takes: valid, not deferred, on plain columns, not partial.
+ * 1 or 0 (cached until the table's metadata is read again), else an error class. */
+static int pg_key_unique(struct jdbc_task *j, struct jdbc_seg *sg)
+{
+    struct jdbc_buf key = {0};
+    jdbc_seg_key(&key, 'K', 0, sg);
+    if (!key.p)
+        return oom(j);
+    struct pg_stmt *p = stmt_find(sg->table, key.p);
+    if (p) {
+        jdbc_buf_free(&key);
+        return p->unique;
+    }
+    PGresult *r = NULL;
+    const char *v[1] = {sg->table->qname};
+    int rc = pg_run(j,
+                    "SELECT i.indexrelid, a.attname FROM pg_index i CROSS JOIN LATERAL "
+                    "unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a "
+                    "ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indrelid = "
+                    "to_regclass($1) AND i.indisunique AND i.indimmediate AND i.indisvalid AND "
+                    "i.indpred IS NULL AND i.indexprs IS NULL AND k.ord <= i.indnkeyatts "
+                    "ORDER BY 1",
+                    1, v, PGRES_TUPLES_OK, &r);
+    if (rc) {
+        jdbc_buf_free(&key);
+        return rc;
+    }
+    int unique = key_matches_index(sg, r);
+    PQclear(r);
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        jdbc_buf_free(&key);
+        return oom(j);
+    }
+    p->key = key.p; /* the buffer's string, now the entry's */
+    p->unique = unique;
+    p->next = sg->table->stmts;
+    sg->table->stmts = p;
+    return unique;
+}
+
+/* BEGIN and a COPY of the batch's one insert segment, left open for more batches. An upsert
+ * (see "optimistic upsert" in jdbc.c) only when pg_key_unique says so. */
 static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct pg_state *s = j->db;
     struct jdbc_seg *sg = &b->segs[0];
+    if (j->c.insert_mode == JDBC_UPSERT) {
+        int rc = pg_key_unique(j, sg);
+        if (rc != 1)
+            return rc ? rc : JDBC_DECLINE;
+    }
     struct jdbc_buf sql = {0};
     int rc = jdbc_buf_str(&sql, "BEGIN; ") || copy_sql(j, sg, NULL, &sql) ? oom(j) : JDBC_OK;
     if (!rc)
