@@ -4,6 +4,7 @@
  * because librdkafka 2.0.2's batch APIs can lose or repeat messages across pause/resume. */
 #include "converter.h"
 #include "errors.h"
+#include "job_thread.h"
 #include "kafka.h"
 #include "log.h"
 #include "stores.h"
@@ -59,11 +60,8 @@ struct snk {
     int nheld;
     size_t batch_max; /* records per batch */
     struct cd_record **put_recs;
-    pthread_t conv_thread;
-    pthread_mutex_t conv_lock;
-    pthread_cond_t conv_cond;
-    struct snk_work *conv_job; /* being converted */
-    int conv_started, conv_quit;
+    struct cd_job_thread *conv; /* converts conv_job while the task puts the batch before */
+    struct snk_work *conv_job;
     int64_t last_kick; /* snk_kick_fetcher */
     int kick_gap_ms;
 };
@@ -385,62 +383,33 @@ static void work_convert(struct snk *s, struct snk_work *w)
     }
 }
 
-static void *conv_main(void *arg)
+static void conv_run(void *arg)
 {
     struct snk *s = arg;
-    pthread_mutex_lock(&s->conv_lock);
-    for (;;) {
-        while (!s->conv_job && !s->conv_quit)
-            pthread_cond_wait(&s->conv_cond, &s->conv_lock);
-        if (s->conv_quit)
-            break;
-        struct snk_work *w = s->conv_job;
-        pthread_mutex_unlock(&s->conv_lock);
-        work_convert(s, w);
-        pthread_mutex_lock(&s->conv_lock);
-        s->conv_job = NULL;
-        pthread_cond_broadcast(&s->conv_cond);
-    }
-    pthread_mutex_unlock(&s->conv_lock);
-    return NULL;
+    work_convert(s, s->conv_job);
 }
 
 static void conv_submit(struct snk *s, struct snk_work *w)
 {
-    pthread_mutex_lock(&s->conv_lock);
     s->conv_job = w;
-    pthread_cond_broadcast(&s->conv_cond);
-    pthread_mutex_unlock(&s->conv_lock);
+    cd_job_post(s->conv);
 }
 
 static void conv_wait(struct snk *s)
 {
-    pthread_mutex_lock(&s->conv_lock);
-    while (s->conv_job)
-        pthread_cond_wait(&s->conv_cond, &s->conv_lock);
-    pthread_mutex_unlock(&s->conv_lock);
+    cd_job_wait(s->conv);
 }
 
 static int conv_start(struct snk *s)
 {
-    pthread_mutex_init(&s->conv_lock, NULL);
-    pthread_cond_init(&s->conv_cond, NULL);
-    s->conv_started = !pthread_create(&s->conv_thread, NULL, conv_main, s);
-    return s->conv_started ? 0 : -1;
+    s->conv = cd_job_thread_start(conv_run, s);
+    return s->conv ? 0 : -1;
 }
 
 static void conv_stop(struct snk *s)
 {
-    if (!s->conv_started)
-        return;
-    pthread_mutex_lock(&s->conv_lock);
-    s->conv_quit = 1;
-    pthread_cond_broadcast(&s->conv_cond);
-    pthread_mutex_unlock(&s->conv_lock);
-    pthread_join(s->conv_thread, NULL);
-    pthread_mutex_destroy(&s->conv_lock);
-    pthread_cond_destroy(&s->conv_cond);
-    s->conv_started = 0;
+    cd_job_thread_stop(s->conv);
+    s->conv = NULL;
 }
 
 /* librdkafka 2.0.2 stops fetching a partition while the consumer's queue holds

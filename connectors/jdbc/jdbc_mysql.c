@@ -8,6 +8,7 @@
  * statements while the task maps the next batch. */
 #include "jdbc.h"
 
+#include "job_thread.h"
 #include "log.h"
 
 #include <errmsg.h>
@@ -61,11 +62,7 @@ enum my_job {
  * queued or running (jdbc.c's fly_settle before anything else), so the two never use it at
  * once. */
 struct my_writer {
-    pthread_t thr;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int busy; /* a job is queued or running */
-    int quit;
+    struct cd_job_thread *jt;
     int rc; /* the last job's outcome */
     enum my_job job;
     /* The task as the job sees it: a copy with its own err, and for JOB_WRITE the batch, for
@@ -819,68 +816,33 @@ static int job_stream(struct jdbc_task *j)
     return rc;
 }
 
-static int job_run(struct my_writer *w)
-{
-    int bad;
-    if (w->job == JOB_STREAM)
-        return job_stream(&w->jw);
-    return my_write(&w->jw, &w->jw.batch, 0, &bad);
-}
-
-static void *writer_main(void *arg)
+static void job_run(void *arg)
 {
     struct my_writer *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (!w->busy && !w->quit)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (w->quit)
-            break;
-        pthread_mutex_unlock(&w->mu);
-        int rc = job_run(w);
-        pthread_mutex_lock(&w->mu);
-        w->rc = rc;
-        w->busy = 0;
-        pthread_cond_signal(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
+    int bad;
+    if (w->job == JOB_STREAM)
+        w->rc = job_stream(&w->jw);
+    else
+        w->rc = my_write(&w->jw, &w->jw.batch, 0, &bad);
 }
 
 static void writer_start(struct my_state *s)
 {
     struct my_writer *w = calloc(1, sizeof(*w));
-    if (!w)
-        return;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
-    if (pthread_create(&w->thr, NULL, writer_main, w)) {
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
+    if (w && !(w->jt = cd_job_thread_start(job_run, w))) {
         free(w);
-        return;
+        w = NULL;
     }
     s->w = w;
-}
-
-static int writer_busy(struct my_writer *w)
-{
-    pthread_mutex_lock(&w->mu);
-    int busy = w->busy;
-    pthread_mutex_unlock(&w->mu);
-    return busy;
 }
 
 /* Waits for the job queued or running, if any, and forgets its offsets. Returns its
  * outcome, with its message in j->err on failure. */
 static int writer_wait(struct jdbc_task *j, struct my_writer *w)
 {
-    pthread_mutex_lock(&w->mu);
-    while (w->busy)
-        pthread_cond_wait(&w->cv, &w->mu);
+    cd_job_wait(w->jt);
     int rc = w->rc;
     w->rc = JDBC_OK;
-    pthread_mutex_unlock(&w->mu);
     if (w->jw.pending) {
         rd_kafka_topic_partition_list_destroy(w->jw.pending);
         w->jw.pending = NULL;
@@ -897,33 +859,24 @@ static void writer_stop(struct my_state *s)
         return;
     load_close(&s->load, 1); /* a LOAD across puts waits for rows that will not come */
     writer_wait(NULL, w);
-    pthread_mutex_lock(&w->mu);
-    w->quit = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thr, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
+    cd_job_thread_stop(w->jt);
     free(w);
     s->w = NULL;
 }
 
 /* Queues a job, with the batch (JOB_WRITE) and offsets (taken) of the ones that store them.
- * No job may be queued or running: the writer reads w's fields only once busy is set. */
+ * No job may be queued or running: the writer reads w's fields only once it is posted. */
 static void writer_queue(struct jdbc_task *j, enum my_job job, const struct jdbc_batch *b,
                          rd_kafka_topic_partition_list_t *offsets)
 {
     struct my_writer *w = ((struct my_state *)j->db)->w;
-    pthread_mutex_lock(&w->mu);
     w->jw = *j;
     if (b)
         w->jw.batch = *b;
     w->jw.pending = offsets;
     w->jw.err[0] = 0;
     w->job = job;
-    w->busy = 1;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    cd_job_post(w->jt);
 }
 
 static int my_can_send(const struct jdbc_task *j, const struct jdbc_batch *b)
@@ -945,7 +898,7 @@ static int my_send(struct jdbc_task *j, struct jdbc_batch *b)
 static int my_collect(struct jdbc_task *j, int block)
 {
     struct my_writer *w = ((struct my_state *)j->db)->w;
-    return !block && writer_busy(w) ? JDBC_BUSY : writer_wait(j, w);
+    return !block && cd_job_busy(w->jt) ? JDBC_BUSY : writer_wait(j, w);
 }
 
 /* Insert mode with LOAD DATA: one transaction over several batches (jdbc.c's COPY across
@@ -979,7 +932,7 @@ static int stream_give_up(struct jdbc_task *j)
 static int my_copy_append(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct my_state *s = j->db;
-    if (!writer_busy(s->w)) { /* the LOAD failed before its rows ended */
+    if (!cd_job_busy(s->w->jt)) { /* the LOAD failed before its rows ended */
         int rc = writer_wait(j, s->w);
         if (rc)
             return rc;

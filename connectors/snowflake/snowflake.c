@@ -9,13 +9,13 @@
  * token without going back to Kafka. Tables are created through the SQL API v2. */
 #define _GNU_SOURCE
 #include "log.h"
+#include "job_thread.h"
 #include "json_alloc.h"
 #include "plugin.h"
 #include "sf_auth.h"
 #include "sf_client.h"
 #include "sf_row.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,11 +125,8 @@ struct sf_chan {
  * touches the client or a channel's state it collects the result (sender_wait). While a job
  * runs the sender alone uses the client (c) and reads the batch, which nothing changes. */
 struct sf_sender {
-    pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int started, quit;
-    int busy, done;      /* a job is posted / the sender has finished it */
+    struct cd_job_thread *jt; /* NULL: not started */
+    int busy;            /* a job is posted and its reply not collected yet */
     struct sf_chan *ch;  /* the job: append b to ch at path */
     struct sf_batch *b;
     char *path;
@@ -646,47 +643,27 @@ static int chan_push(struct sf_task *s, struct sf_chan *ch)
 
 /* ---------------------------------------------------------------- the sender thread */
 
-static void *sender_main(void *arg)
+static void sender_run(void *arg)
 {
     struct sf_task *s = arg;
     struct sf_sender *q = &s->snd;
-    pthread_mutex_lock(&q->lock);
-    for (;;) {
-        while (!q->quit && (!q->busy || q->done))
-            pthread_cond_wait(&q->cond, &q->lock);
-        if (q->quit)
-            break;
-        pthread_mutex_unlock(&q->lock);
-        memset(&q->r, 0, sizeof(q->r));
-        int rc = sf_call(&s->c, SF_INGEST, "POST", q->path, "application/x-ndjson", q->b->buf,
+    memset(&q->r, 0, sizeof(q->r));
+    q->call_rc = sf_call(&s->c, SF_INGEST, "POST", q->path, "application/x-ndjson", q->b->buf,
                          q->b->len, 1, &q->r);
-        pthread_mutex_lock(&q->lock);
-        q->call_rc = rc;
-        q->done = 1;
-        pthread_cond_broadcast(&q->cond);
-    }
-    pthread_mutex_unlock(&q->lock);
-    return NULL;
 }
 
 static int sender_start(struct sf_task *s)
 {
-    struct sf_sender *q = &s->snd;
-    pthread_mutex_init(&q->lock, NULL);
-    pthread_cond_init(&q->cond, NULL);
-    q->started = !pthread_create(&q->thread, NULL, sender_main, s);
-    return q->started ? 0 : -1;
+    s->snd.jt = cd_job_thread_start(sender_run, s);
+    return s->snd.jt ? 0 : -1;
 }
 
 /* Takes the finished job's reply, as a synchronous append would have: 0 or a cd_err. A
  * reopen (or a lost reply) resends from the committed token through chan_push. */
 static void sender_collect(struct sf_sender *q)
 {
-    pthread_mutex_lock(&q->lock);
-    while (!q->done)
-        pthread_cond_wait(&q->cond, &q->lock);
-    q->busy = q->done = 0;
-    pthread_mutex_unlock(&q->lock);
+    cd_job_wait(q->jt);
+    q->busy = 0;
     free(q->path);
     q->path = NULL;
 }
@@ -721,18 +698,9 @@ static int sender_wait(struct sf_task *s)
 
 static void sender_stop(struct sf_task *s)
 {
-    struct sf_sender *q = &s->snd;
-    if (!q->started)
-        return;
     sender_discard(s);
-    pthread_mutex_lock(&q->lock);
-    q->quit = 1;
-    pthread_cond_broadcast(&q->cond);
-    pthread_mutex_unlock(&q->lock);
-    pthread_join(q->thread, NULL);
-    pthread_mutex_destroy(&q->lock);
-    pthread_cond_destroy(&q->cond);
-    q->started = 0;
+    cd_job_thread_stop(s->snd.jt);
+    s->snd.jt = NULL;
 }
 
 /* Moves the current buffer to the send queue and sends it: on the sender thread when the
@@ -753,17 +721,14 @@ static int chan_send(struct sf_task *s, struct sf_chan *ch)
         if (!o->sent)
             return chan_push(s, ch);
     struct sf_sender *q = &s->snd;
-    char *path = ch->open && q->started ? append_path(s, ch, b) : NULL;
+    char *path = ch->open && q->jt ? append_path(s, ch, b) : NULL;
     if (!path)
         return chan_push(s, ch);
-    pthread_mutex_lock(&q->lock);
     q->ch = ch;
     q->b = b;
     q->path = path;
     q->busy = 1;
-    q->done = 0;
-    pthread_cond_broadcast(&q->cond);
-    pthread_mutex_unlock(&q->lock);
+    cd_job_post(q->jt);
     return 0;
 }
 
