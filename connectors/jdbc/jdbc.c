@@ -359,7 +359,7 @@ static int optimistic_turn(struct jdbc_task *j)
     return 1;
 }
 
-/* The optimistic COPY in flight failed: the next ones wait longer. */
+/* The optimistic COPY in flight met data it refused: the next ones wait longer. */
 static void optimistic_failed(struct jdbc_task *j)
 {
     if (j->optimistic_gap < 1)
@@ -382,7 +382,7 @@ static void eos_apply(struct jdbc_task *j, const rd_kafka_topic_partition_list_t
 /* The write in flight failed: its records are written again by fly_rewrite. */
 static void fly_failed(struct jdbc_task *j, int rc)
 {
-    if (j->fly.optimistic) {
+    if (j->fly.optimistic && rc == JDBC_E_DATA) { /* a key already there, most likely */
         task_log(j->t, LOG_DEBUG, "inserting %zu records failed, upserting them: %s", j->fly.n,
                  j->err);
         optimistic_failed(j);
