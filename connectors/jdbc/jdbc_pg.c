@@ -1059,12 +1059,7 @@ static int pg_write(struct jdbc_task *j, struct jdbc_batch *b, int locate, int *
         rc = pg_offsets_write(j);
     if (!rc && !locate)
         return pg_run(j, "COMMIT", 0, NULL, PGRES_COMMAND_OK, NULL);
-    if (PQstatus(pgc(j)) == CONNECTION_OK) {
-        char keep[sizeof(j->err)];
-        memcpy(keep, j->err, sizeof(keep));
-        PQclear(PQexec(pgc(j), "ROLLBACK"));
-        memcpy(j->err, keep, sizeof(keep));
-    }
+    pg_abandon(j); /* rolls back, keeping j->err */
     return rc;
 }
 

@@ -211,9 +211,7 @@ class DB:
     def snapshot_count(self, table):
         """(t, rows): the table's rows in a snapshot taken before t. The count itself (a scan
         of the whole table) runs after t: the rows it sees were committed by then."""
-        if self.conn is None:
-            self.conn = self.srv.connect()
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             cur.execute(self.SNAPSHOT)
             cur.execute("SELECT 1")  # Postgres takes the snapshot at the first query
             cur.fetchall()
@@ -229,11 +227,15 @@ class DB:
 
     def one(self, sql):
         """The last column of the first row (SHOW STATUS answers name, value)."""
-        if self.conn is None:
-            self.conn = self.srv.connect()
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             cur.execute(sql)
             return cur.fetchone()[-1]
+
+    def cursor(self):
+        """A cursor on the watch's own connection, opened on first use."""
+        if self.conn is None:
+            self.conn = self.srv.connect()
+        return self.conn.cursor()
 
     def warm(self, csv):
         """Loads the rows into a table shaped like the connector's, then drops it (see WARM)."""
