@@ -320,10 +320,10 @@ static void jdbc_disconnect(struct jdbc_task *j)
  * batch N and put returns; the next put maps its records to rows while the database stores N,
  * then reads N's outcome before sending its own. Insert mode goes further: each put adds its
  * rows to one transaction left open across puts (copy_open, copy_append: a COPY on Postgres,
- * a LOAD DATA LOCAL on MySQL), and ends it after JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts
- * or JDBC_COPY_MS, when the next batch does not fit it (another table, other columns), when
- * nothing came (an idle put) and at flush; the next put maps its records while the COMMIT
- * runs. Every COPY statement costs Postgres about 2.5 ms of CPU whatever its size, so a COPY
+ * a LOAD DATA LOCAL on MySQL), and ends it in the put after it holds JDBC_COPY_ROWS rows,
+ * CD_PUT_KEEP_MAX puts or JDBC_COPY_MS (once that put has mapped its records), when the next
+ * batch does not fit it (another table, other columns), when nothing came (an idle put) and
+ * at flush. Every COPY statement costs Postgres about 2.5 ms of CPU whatever its size, so a COPY
  * per put of 3000 rows doubled its share of the work; on MySQL each COMMIT waits for the redo
  * log's flush. The runtime keeps the records of the puts in flight (task_put_keep,
  * task_put_keep_more), so when the write failed they are mapped and written again,
@@ -1223,6 +1223,7 @@ static void fly_begin(struct jdbc_task *j, struct cd_record **recs, size_t n, in
     j->fly.n = n;
     j->fly.state = state;
     j->fly.optimistic = state == FLY_OPEN && j->c.insert_mode == JDBC_UPSERT;
+    j->fly.end_due = 0;
     task_put_keep(j->t);
 }
 
@@ -1235,20 +1236,26 @@ static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
     return rc;
 }
 
-/* Ends the open COPY once it holds enough, or after CD_PUT_KEEP_MAX puts (the runtime keeps
- * no more) or JDBC_COPY_MS (rows trickling in are not held back for long). When ending it
- * fails, the last put's n records leave the records in flight again: the put comes again and
- * writes them itself (JDBC_E_FLY). */
-static int copy_maybe_end(struct jdbc_task *j, size_t n)
+/* Marks the open COPY to end once it holds enough, or after CD_PUT_KEEP_MAX puts (the runtime
+ * keeps no more) or JDBC_COPY_MS (rows trickling in are not held back for long). It ends in
+ * the next put, after that put has mapped its records (copy_end_due): Postgres stores the
+ * rows still on their way meanwhile, instead of the task waiting for it, and then idling
+ * while the task maps. An idle put or a flush ends it sooner. */
+static void copy_maybe_end(struct jdbc_task *j)
 {
     int max_rows = j->c.batch_size > JDBC_COPY_ROWS ? j->c.batch_size : JDBC_COPY_ROWS;
-    if (j->fly.rows < max_rows && j->fly.puts < CD_PUT_KEEP_MAX &&
-        task_now_ms() - j->fly.since < JDBC_COPY_MS)
-        return CD_OK;
-    if (!fly_finish(j))
-        return CD_OK;
-    j->fly.n -= n;
-    return JDBC_E_FLY;
+    if (j->fly.rows >= max_rows || j->fly.puts >= CD_PUT_KEEP_MAX ||
+        task_now_ms() - j->fly.since >= JDBC_COPY_MS)
+        j->fly.end_due = 1;
+}
+
+/* Ends the open COPY marked by copy_maybe_end. JDBC_E_FLY when that fails: its records are
+ * written again, then this put's. */
+static int copy_end_due(struct jdbc_task *j)
+{
+    if (j->fly.state != FLY_OPEN || !j->fly.end_due)
+        return JDBC_OK;
+    return fly_finish(j) ? JDBC_E_FLY : JDBC_OK;
 }
 
 /* Starts a COPY with j->batch (one insert segment) that the next puts may add to; the
@@ -1262,7 +1269,8 @@ static int copy_start(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->fly.rows = j->fly.batch.segs[0].nrows;
     j->fly.puts = 1;
     j->fly.since = task_now_ms();
-    return copy_maybe_end(j, n);
+    copy_maybe_end(j);
+    return CD_OK;
 }
 
 /* Whether j->batch may go into the open COPY: nothing to write, or one insert segment of its
@@ -1295,7 +1303,8 @@ static int copy_add(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->fly.puts++;
     j->fly.rows += j->batch.nrows;
     task_put_keep_more(j->t);
-    return copy_maybe_end(j, n);
+    copy_maybe_end(j);
+    return CD_OK;
 }
 
 /* One attempt at writing recs; may_send: leave it in flight when it qualifies. Returns as
@@ -1313,6 +1322,8 @@ static int put_once(struct jdbc_task *j, struct cd_record **recs, size_t n, int 
     if ((rc = batch_build(j, recs, n)))
         return rc;
     batch_dedupe(j);
+    if ((rc = copy_end_due(j)))
+        return rc;
     if (may_send && copy_fits(j, n))
         return copy_add(j, recs, n);
     if ((rc = fly_settle(j, 1))) /* one write in flight at most */

@@ -303,9 +303,10 @@ struct jdbc_backend {
      * "optimistic upsert" in jdbc.c) it declines unless a unique index of the table holds
      * exactly the segment's key columns. copy_append adds the rows of a batch of the same
      * table and columns;
-     * copy_finish ends the COPY, waits for it and sends the offsets (exactly-once: NULL or
-     * empty otherwise) and COMMIT, whose outcome collect reads. On failure each returns an
-     * error class with j->err set, having rolled the transaction back. */
+     * copy_finish ends the COPY and the transaction: it sends the offsets (exactly-once: NULL
+     * or empty otherwise) and COMMIT, or nothing more when the COPY is a transaction of its
+     * own; collect reads the outcome. On failure each returns an error class with j->err set,
+     * having rolled the transaction back. */
     int (*copy_open)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*copy_append)(struct jdbc_task *j, struct jdbc_batch *b);
     int (*copy_finish)(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets);
@@ -350,6 +351,7 @@ struct jdbc_task {
         int rows, puts;
         int64_t since;
         int optimistic; /* an upsert's COPY: a key that is in the table already fails it */
+        int end_due;    /* FLY_OPEN: holds enough, ends in the next put (copy_maybe_end) */
     } fly;
     int optimistic_skip, optimistic_gap; /* upserts to write the usual way before trying again */
     int lost; /* a batch in flight was given up unwritten: commit nothing more */

@@ -40,6 +40,7 @@ struct pg_state {
     size_t capvals;
     char *fly_table; /* table of the batch sent by pg_send, for its error message */
     int copying;     /* a COPY left open by pg_copy_open is in progress */
+    int implicit;    /* that COPY is its own transaction: its end commits it */
 };
 
 static PGconn *pgc(struct jdbc_task *j)
@@ -968,8 +969,9 @@ static int pg_key_unique(struct jdbc_task *j, struct jdbc_seg *sg)
     return unique;
 }
 
-/* BEGIN and a COPY of the batch's one insert segment, left open for more batches. An upsert
- * (see "optimistic upsert" in jdbc.c) only when pg_key_unique says so. */
+/* A COPY of the batch's one insert segment, left open for more batches; after BEGIN when the
+ * exactly-once offsets go into the same transaction. An upsert (see "optimistic upsert" in
+ * jdbc.c) only when pg_key_unique says so. */
 static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
 {
     struct pg_state *s = j->db;
@@ -979,8 +981,13 @@ static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
         if (rc != 1)
             return rc ? rc : JDBC_DECLINE;
     }
+    /* Without offsets to store, the COPY is the whole transaction: sent alone, Postgres
+     * commits it as soon as its rows end, without waiting for a COMMIT from us. */
+    s->implicit = !j->c.eos;
     struct jdbc_buf sql = {0};
-    int rc = jdbc_buf_str(&sql, "BEGIN; ") || copy_sql(j, sg, NULL, &sql) ? oom(j) : JDBC_OK;
+    int rc = (!s->implicit && jdbc_buf_str(&sql, "BEGIN; ")) || copy_sql(j, sg, NULL, &sql)
+                 ? oom(j)
+                 : JDBC_OK;
     if (!rc)
         rc = pg_copy_query(j, sql.p, sg->table->name);
     jdbc_buf_free(&sql);
@@ -992,9 +999,10 @@ static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
     return pg_copy_append(j, b);
 }
 
-/* Ends the open COPY, reads its outcome (Postgres has stored the rows streamed before by
- * then, so this waits about as long as the last batch takes it), then sends the offsets and
- * COMMIT without waiting. */
+/* Ends the open COPY. A COPY that is its own transaction commits then, and pg_collect reads
+ * the outcome. Otherwise this reads the COPY's outcome (Postgres has stored the rows streamed
+ * before by then, so this waits about as long as the last batch takes it), then sends the
+ * offsets and COMMIT without waiting. */
 static int pg_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_list_t *offsets)
 {
     struct pg_state *s = j->db;
@@ -1004,6 +1012,8 @@ static int pg_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_li
         pg_abandon(j);
         return rc;
     }
+    if (s->implicit)
+        return JDBC_OK; /* its end commits: collect reads the outcome */
     int rc = pg_results(j);
     struct jdbc_buf sql = {0};
     if (!rc && offsets && offsets->cnt &&
