@@ -21,6 +21,7 @@ static const struct key_map renamed[] = {
     {"buffer.memory", "queue.buffering.max.kbytes", 1},
     {"max.request.size", "message.max.bytes", 0},
     {"max.in.flight.requests.per.connection", "max.in.flight", 0},
+    {"fetch.max.wait.ms", "fetch.wait.max.ms", 0},
     {NULL, NULL, 0},
 };
 

@@ -85,6 +85,8 @@ struct worker_proc {
     char state_file[4096];
 };
 
+#define EMBEDDED_FETCH_WAIT_MS "50"
+
 static int start_embedded(struct worker_proc *wp, char *err, size_t n)
 {
     const char *bs = worker_str(wp->wconf, "bootstrap.servers");
@@ -95,6 +97,13 @@ static int start_embedded(struct worker_proc *wp, char *err, size_t n)
         return -1;
     json_object_set_new(wp->wconf, "bootstrap.servers",
                         json_string(kafka_mock_bootstraps(wp->mock)));
+    /* The mock broker holds a fetch that finds nothing for the whole fetch wait, even when
+     * records arrive meanwhile (real brokers answer then): with the default 500 ms, a record
+     * reached a sink about half a second after it was produced. */
+    if (!json_object_get(wp->wconf, "consumer.fetch.max.wait.ms") &&
+        !json_object_get(wp->wconf, "consumer.fetch.wait.max.ms"))
+        json_object_set_new(wp->wconf, "consumer.fetch.wait.max.ms",
+                            json_string(EMBEDDED_FETCH_WAIT_MS));
     log_warn(LOGS_WORKER,
              "bootstrap.servers=embedded: using an in-process Kafka at %s that keeps everything "
              "in memory; connectors, offsets and data are lost when the worker stops. Point "

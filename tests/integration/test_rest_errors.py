@@ -96,6 +96,21 @@ def test_sigterm_exits_zero(dev_kafka, worker_factory):
     assert "max.poll.records" in logs  # skipped with a warning
 
 
+def test_java_fetch_wait_key_reaches_librdkafka(dev_kafka, worker_factory, tmp_path):
+    """Kafka Connect users tune the sink consumers' fetch wait as consumer.fetch.max.wait.ms
+    (the Java client's name); librdkafka calls it fetch.wait.max.ms. It is renamed, not skipped,
+    and the sink reads as usual."""
+    harness.produce(dev_kafka.bootstrap, "fw", ["a", "b"])
+    w = worker_factory(dev_kafka.bootstrap, extra={"consumer.fetch.max.wait.ms": "100"})
+    out = tmp_path / "out.txt"
+    w.create("fw-sink", {"connector.class": "FileStreamSink", "topics": "fw", "file": str(out),
+                         "value.converter": "org.apache.kafka.connect.storage.StringConverter"})
+    # the topic auto-creates with several partitions: the order across them is not kept
+    harness.wait_until(lambda: out.exists() and sorted(out.read_text().splitlines()) == ["a", "b"],
+                       30, 0.1, "the two records in the file")
+    assert "fetch.max.wait.ms" not in w.logs()  # no "not known to librdkafka; skipped"
+
+
 def test_embedded_kafka_says_it_is_in_memory(tmp_path):
     port = harness.free_port()
     props = tmp_path / "w.properties"
