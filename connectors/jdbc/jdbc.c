@@ -1223,7 +1223,6 @@ static void fly_begin(struct jdbc_task *j, struct cd_record **recs, size_t n, in
     j->fly.n = n;
     j->fly.state = state;
     j->fly.optimistic = state == FLY_OPEN && j->c.insert_mode == JDBC_UPSERT;
-    j->fly.end_due = 0;
     task_put_keep(j->t);
 }
 
@@ -1236,24 +1235,22 @@ static int fly_send(struct jdbc_task *j, struct cd_record **recs, size_t n)
     return rc;
 }
 
-/* Marks the open COPY to end once it holds enough, or after CD_PUT_KEEP_MAX puts (the runtime
- * keeps no more) or JDBC_COPY_MS (rows trickling in are not held back for long). It ends in
- * the next put, after that put has mapped its records (copy_end_due): Postgres stores the
- * rows still on their way meanwhile, instead of the task waiting for it, and then idling
- * while the task maps. An idle put or a flush ends it sooner. */
-static void copy_maybe_end(struct jdbc_task *j)
+/* Whether the open COPY holds enough to end: JDBC_COPY_ROWS rows, CD_PUT_KEEP_MAX puts (the
+ * runtime keeps no more) or JDBC_COPY_MS (rows trickling in are not held back for long). */
+static int copy_full(const struct jdbc_task *j)
 {
     int max_rows = j->c.batch_size > JDBC_COPY_ROWS ? j->c.batch_size : JDBC_COPY_ROWS;
-    if (j->fly.rows >= max_rows || j->fly.puts >= CD_PUT_KEEP_MAX ||
-        task_now_ms() - j->fly.since >= JDBC_COPY_MS)
-        j->fly.end_due = 1;
+    return j->fly.rows >= max_rows || j->fly.puts >= CD_PUT_KEEP_MAX ||
+           task_now_ms() - j->fly.since >= JDBC_COPY_MS;
 }
 
-/* Ends the open COPY marked by copy_maybe_end. JDBC_E_FLY when that fails: its records are
- * written again, then this put's. */
+/* Ends the open COPY when it is full, in the put after the one that filled it, once this put
+ * has mapped its records: Postgres stores the rows still on their way meanwhile, instead of
+ * the task waiting for it, and then idling while the task maps. An idle put or a flush ends
+ * it sooner. JDBC_E_FLY when ending fails: its records are written again, then this put's. */
 static int copy_end_due(struct jdbc_task *j)
 {
-    if (j->fly.state != FLY_OPEN || !j->fly.end_due)
+    if (j->fly.state != FLY_OPEN || !copy_full(j))
         return JDBC_OK;
     return fly_finish(j) ? JDBC_E_FLY : JDBC_OK;
 }
@@ -1269,7 +1266,6 @@ static int copy_start(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->fly.rows = j->fly.batch.segs[0].nrows;
     j->fly.puts = 1;
     j->fly.since = task_now_ms();
-    copy_maybe_end(j);
     return CD_OK;
 }
 
@@ -1303,7 +1299,6 @@ static int copy_add(struct jdbc_task *j, struct cd_record **recs, size_t n)
     j->fly.puts++;
     j->fly.rows += j->batch.nrows;
     task_put_keep_more(j->t);
-    copy_maybe_end(j);
     return CD_OK;
 }
 

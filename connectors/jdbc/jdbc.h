@@ -351,7 +351,6 @@ struct jdbc_task {
         int rows, puts;
         int64_t since;
         int optimistic; /* an upsert's COPY: a key that is in the table already fails it */
-        int end_due;    /* FLY_OPEN: holds enough, ends in the next put (copy_maybe_end) */
     } fly;
     int optimistic_skip, optimistic_gap; /* upserts to write the usual way before trying again */
     int lost; /* a batch in flight was given up unwritten: commit nothing more */

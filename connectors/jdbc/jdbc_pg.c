@@ -40,7 +40,6 @@ struct pg_state {
     size_t capvals;
     char *fly_table; /* table of the batch sent by pg_send, for its error message */
     int copying;     /* a COPY left open by pg_copy_open is in progress */
-    int implicit;    /* that COPY is its own transaction: its end commits it */
 };
 
 static PGconn *pgc(struct jdbc_task *j)
@@ -981,18 +980,17 @@ static int pg_copy_open(struct jdbc_task *j, struct jdbc_batch *b)
         if (rc != 1)
             return rc ? rc : JDBC_DECLINE;
     }
-    /* Without offsets to store, the COPY is the whole transaction: sent alone, Postgres
-     * commits it as soon as its rows end, without waiting for a COMMIT from us. */
-    s->implicit = !j->c.eos;
+    /* Without offsets to store (exactly-once), the COPY is the whole transaction: sent alone,
+     * Postgres commits it as soon as its rows end, without waiting for a COMMIT from us. */
     struct jdbc_buf sql = {0};
-    int rc = (!s->implicit && jdbc_buf_str(&sql, "BEGIN; ")) || copy_sql(j, sg, NULL, &sql)
+    int rc = (j->c.eos && jdbc_buf_str(&sql, "BEGIN; ")) || copy_sql(j, sg, NULL, &sql)
                  ? oom(j)
                  : JDBC_OK;
     if (!rc)
         rc = pg_copy_query(j, sql.p, sg->table->name);
     jdbc_buf_free(&sql);
     if (rc) {
-        pg_abandon(j); /* BEGIN ran */
+        pg_abandon(j); /* BEGIN may have run */
         return rc;
     }
     s->copying = 1;
@@ -1012,8 +1010,8 @@ static int pg_copy_finish(struct jdbc_task *j, const rd_kafka_topic_partition_li
         pg_abandon(j);
         return rc;
     }
-    if (s->implicit)
-        return JDBC_OK; /* its end commits: collect reads the outcome */
+    if (!j->c.eos)
+        return JDBC_OK; /* a COPY sent alone: its end commits, collect reads the outcome */
     int rc = pg_results(j);
     struct jdbc_buf sql = {0};
     if (!rc && offsets && offsets->cnt &&
