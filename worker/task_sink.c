@@ -259,15 +259,26 @@ static int snk_open(struct snk *s)
     return 0;
 }
 
+static void snk_wake_leaders(struct snk *s, rd_kafka_topic_partition_list_t *parts);
+
 static void snk_apply_pause(struct snk *s)
 {
     if (s->t->paused == s->paused_applied)
         return;
     s->paused_applied = s->t->paused;
-    if (s->paused_applied)
+    if (s->paused_applied) {
         rd_kafka_pause_partitions(s->c, s->assigned);
-    else
+    } else {
+        /* librdkafka 2.0.2 resumes in its main thread; the broker thread sees it only when it
+         * next wakes up, up to a second later (a backlog of 1M records then started 1.0 s after
+         * the REST resume, instead of 0.1 s). Waking it at once, with the fetcher's kick gap
+         * back at its shortest, as after a fetch that brought records. */
         rd_kafka_resume_partitions(s->c, s->assigned);
+        rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_copy(s->assigned);
+        snk_wake_leaders(s, all);
+        rd_kafka_topic_partition_list_destroy(all);
+        s->kick_gap_ms = 5;
+    }
     task_report(s->t, s->paused_applied ? "PAUSED" : "RUNNING", NULL);
 }
 
@@ -435,12 +446,22 @@ static void snk_kick_fetcher(struct snk *s)
         if (p->offset >= 0 &&
             !rd_kafka_get_watermark_offsets(s->c, p->topic, p->partition, &lo, &hi) &&
             hi > p->offset)
-            rd_kafka_topic_partition_list_add(lag, p->topic, p->partition)->offset = -1;
+            rd_kafka_topic_partition_list_add(lag, p->topic, p->partition);
     }
-    if (lag->cnt)
-        rd_kafka_offsets_for_times(s->c, lag, 100);
+    snk_wake_leaders(s, lag);
     rd_kafka_topic_partition_list_destroy(lag);
     rd_kafka_topic_partition_list_destroy(pos);
+}
+
+/* A ListOffsets request for parts (their offsets are overwritten) goes through their leaders'
+ * broker threads, which then also decide again what to fetch. Waits for the answer. */
+static void snk_wake_leaders(struct snk *s, rd_kafka_topic_partition_list_t *parts)
+{
+    if (!parts->cnt)
+        return;
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = -1; /* the latest offset: a timestamp of -1 */
+    rd_kafka_offsets_for_times(s->c, parts, 100);
 }
 
 /* Polls up to w->max messages into w. */

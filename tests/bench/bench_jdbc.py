@@ -187,14 +187,19 @@ class DB:
     def mark(self, watched=()):
         """Starts the watch of a run: what arrived() last saw, and when it last moved.
         watched: processes whose CPU seconds to take when the snapshot is (seen_cpu)."""
-        self.last_est, self.moved, self.arrival = None, time.time(), None
-        self.watched = watched
+        self.marked = self.moved = time.time()
+        self.last_est, self.arrival = None, None
+        self.watched, self.first_est, self.began = watched, None, None  # began: see arrived
 
     def arrived(self, table):
         """True once the N rows and the warm-up row are committed; self.arrival is then when.
         When progress stands still for a second, a count decides anyway: a figure that falls
         short must not hang the run."""
         est, now = self.progress(table), time.time()
+        if self.first_est is None:
+            self.first_est = est
+        elif self.began is None and est > self.first_est:
+            self.began = now  # the first rows are on their way into the table
         if est != self.last_est:
             self.last_est, self.moved = est, now
         stuck = now - self.moved >= 1
@@ -427,7 +432,8 @@ def backlog_run(db, table, base_rate, base, tmp):
     the database's own loader is the shared machine's."""
     s, cw, cd, r = run_connectd(db, db.pid, table, {"insert.mode": "insert"}, tmp, backlog=True)
     line = (f"  from a backlog: {N / s:9.0f} rows/s = {N / s / base_rate:.2f}x {base} "
-            f"({s:.1f} s; CPU connectd {cw:.1f} s, database {cd:.1f} s; peak RSS {r:.0f} MiB)")
+            f"({s:.1f} s, the first rows {(db.began or db.arrival) - db.marked:.2f} s after the resume; CPU "
+            f"connectd {cw:.1f} s, database {cd:.1f} s; peak RSS {r:.0f} MiB)")
     print(line, flush=True)
     return line
 
