@@ -482,7 +482,10 @@ static void work_poll(struct snk *s, struct snk_work *w, int wait_ms)
             int64_t kicked = s->last_kick;
             snk_kick_fetcher(s);
             m = rd_kafka_consumer_poll(s->c, wait_ms);
-            if (kicked != s->last_kick) /* kicked: did it help? */
+            /* kicked: did it help? A lull's short wait is too short to tell (a refetch can
+             * take longer): judged by it, kicks would look useless and their gap grow to a
+             * second, leaving a dry queue to librdkafka's own wakeups */
+            if (kicked != s->last_kick && (m || wait_ms >= SNK_POLL_WAIT_MS))
                 s->kick_gap_ms = m ? 5 : s->kick_gap_ms < 500 ? s->kick_gap_ms * 2 : 1000;
         }
         if (!m)
