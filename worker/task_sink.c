@@ -68,7 +68,7 @@ struct snk {
     struct cd_record **put_recs;
     struct cd_job_thread *conv; /* converts conv_job while the task puts the batch before */
     struct snk_work *conv_job;
-    int lull; /* records came lately: see SNK_LULL_WAIT_MS */
+    int lull; /* the last step put records: see SNK_LULL_WAIT_MS */
     int64_t last_kick; /* snk_kick_fetcher */
     int kick_gap_ms;
 };
@@ -266,7 +266,16 @@ static int snk_open(struct snk *s)
     return 0;
 }
 
-static void snk_wake_leaders(struct snk *s, rd_kafka_topic_partition_list_t *parts);
+/* A ListOffsets request for parts (their offsets are overwritten) goes through their leaders'
+ * broker threads, which then also decide again what to fetch. Waits for the answer. */
+static void snk_wake_leaders(struct snk *s, rd_kafka_topic_partition_list_t *parts)
+{
+    if (!parts->cnt)
+        return;
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = -1; /* the latest offset: a timestamp of -1 */
+    rd_kafka_offsets_for_times(s->c, parts, 100);
+}
 
 static void snk_apply_pause(struct snk *s)
 {
@@ -460,17 +469,6 @@ static void snk_kick_fetcher(struct snk *s)
     rd_kafka_topic_partition_list_destroy(pos);
 }
 
-/* A ListOffsets request for parts (their offsets are overwritten) goes through their leaders'
- * broker threads, which then also decide again what to fetch. Waits for the answer. */
-static void snk_wake_leaders(struct snk *s, rd_kafka_topic_partition_list_t *parts)
-{
-    if (!parts->cnt)
-        return;
-    for (int i = 0; i < parts->cnt; i++)
-        parts->elems[i].offset = -1; /* the latest offset: a timestamp of -1 */
-    rd_kafka_offsets_for_times(s->c, parts, 100);
-}
-
 /* Polls up to w->max messages into w, waiting up to wait_ms for the first one (and kicking
  * the fetcher first when none is there). */
 static void work_poll(struct snk *s, struct snk_work *w, int wait_ms)
@@ -648,7 +646,7 @@ static int snk_step(struct snk *s)
      * with the lull's shorter second). */
     int lull = s->t->p->put_when_idle && s->lull;
     work_poll(s, cur, prev ? 0 : lull ? SNK_LULL_WAIT_MS : SNK_POLL_WAIT_MS);
-    s->lull = cur->n || prev;
+    s->lull = prev != NULL; /* with records polled, the next step has a prev anyway */
     if (cur->n)
         conv_submit(s, cur);
     int rc = 0;
