@@ -106,7 +106,10 @@ static const struct cfg_def jdbc_defs[] = {
      "Add a nullable column for a new field, widen BIGINT to DOUBLE for a non-integral number.",
      G_DDL, 0, NULL, NULL},
     {"quote.sql.identifiers", CFG_STRING, "always", 0, CFG_MEDIUM,
-     "Quote table and column names in SQL: always or never.", G_DDL, 0, quote_modes, NULL},
+     "Quote table and column names in SQL: always or never. With never, a plain name (a letter "
+     "or _, then letters, digits, _ or $) goes unquoted, and Postgres folds it to lower case; any "
+     "other name is still quoted, so a field name never runs as SQL.",
+     G_DDL, 0, quote_modes, NULL},
     {"table.types", CFG_LIST, "TABLE", 0, CFG_LOW, "Accepted for compatibility.", G_DDL, 0, NULL,
      NULL},
     {"max.retries", CFG_INT, "10", 0, CFG_MEDIUM,
@@ -447,23 +450,38 @@ static void table_free(struct jdbc_table *t)
     free(t->schema);
     free(t->table);
     free(t->qname);
+    free(t->bad_name);
     for (int i = 0; i < t->ncols; i++)
         free(t->cols[i].name);
     free(t->cols);
     free(t);
 }
 
+/* Whether col (a column's name as the database keeps it) is field name's column. MySQL's
+ * names ignore case; Postgres folds an unquoted plain name to lower case
+ * (quote.sql.identifiers=never), so field HeartRate made column heartrate. */
+static int col_is(const struct jdbc_task *j, const char *col, const char *name)
+{
+    if (j->url.dialect == JDBC_MYSQL)
+        return !strcasecmp(col, name);
+    if (!strcmp(col, name))
+        return 1;
+    if (j->c.quote || !jdbc_ident_plain(name))
+        return 0;
+    for (; *name; col++, name++)
+        if (*col != (*name >= 'A' && *name <= 'Z' ? *name + 32 : *name))
+            return 0;
+    return *col == '\0';
+}
+
 /* Column index of name in t, -1 when missing; hint is where to look first. */
 static int col_find_hint(const struct jdbc_task *j, const struct jdbc_table *t, const char *name,
                          int hint)
 {
-    if (hint >= 0 && hint < t->ncols &&
-        (j->url.dialect == JDBC_MYSQL ? !strcasecmp(t->cols[hint].name, name)
-                                      : !strcmp(t->cols[hint].name, name)))
+    if (hint >= 0 && hint < t->ncols && col_is(j, t->cols[hint].name, name))
         return hint;
     for (int i = 0; i < t->ncols; i++)
-        if (j->url.dialect == JDBC_MYSQL ? !strcasecmp(t->cols[i].name, name)
-                                         : !strcmp(t->cols[i].name, name))
+        if (col_is(j, t->cols[i].name, name))
             return i;
     return -1;
 }
@@ -471,6 +489,23 @@ static int col_find_hint(const struct jdbc_task *j, const struct jdbc_table *t, 
 static int col_find(const struct jdbc_task *j, const struct jdbc_table *t, const char *name)
 {
     return col_find_hint(j, t, name, -1);
+}
+
+/* Why schema.table (from table.name.format and a topic) cannot name a table, malloc'd, or
+ * NULL when it can. A Postgres name cut short would create one table and look up another. */
+static char *table_name_check(const struct jdbc_task *j, const char *schema, const char *tab)
+{
+    char why[160], msg[320];
+    const char *part = schema && jdbc_ident_check(j->url.dialect, schema, why, sizeof(why))
+                           ? schema
+                           : NULL;
+    if (!part && jdbc_ident_check(j->url.dialect, tab, why, sizeof(why)))
+        part = tab;
+    if (!part)
+        return NULL;
+    snprintf(msg, sizeof(msg), "the name '%.100s%s' (from table.name.format) %s", part,
+             strlen(part) > 100 ? "..." : "", why);
+    return strdup(msg);
 }
 
 int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out)
@@ -504,6 +539,7 @@ int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **o
         t->name = jdbc_table_name(j->c.table_format, topic);
         t->schema = schema;
         t->table = tab;
+        t->bad_name = table_name_check(j, schema, tab);
         t->next = j->tables;
         j->tables = t;
     } else {
@@ -549,6 +585,21 @@ static int table_ddl(struct jdbc_task *j, struct jdbc_table *t, const char *sql)
     return rc == JDBC_E_CONN ? rc : JDBC_OK;
 }
 
+/* A field whose name cannot be a column: the record is rejected (j->err says why), instead of
+ * DDL that fails, or on Postgres makes a column under a shorter name, on every retry. */
+static int field_name_bad(struct jdbc_task *j, const struct jdbc_table *t,
+                          const struct jdbc_field *f)
+{
+    char why[160];
+    if (!jdbc_ident_check(j->url.dialect, f->name, why, sizeof(why)))
+        return 0;
+    snprintf(j->err, sizeof(j->err),
+             "field '%.100s%s' cannot be a column of table %s: its name %s (rename it, e.g. with "
+             "the ReplaceField transform)",
+             f->name, strlen(f->name) > 100 ? "..." : "", t->name, why);
+    return 1;
+}
+
 static void col_def(struct jdbc_task *j, struct jdbc_buf *b, const struct jdbc_field *f)
 {
     char tmp[48];
@@ -567,6 +618,10 @@ static int table_fit(struct jdbc_task *j, struct jdbc_table *t, struct jdbc_fiel
     int rc = JDBC_OK, ddl = 0;
     for (int i = 0; i < fs->n; i++)
         fs->f[i].col = -1;
+    if (t->bad_name && op != JDBC_OP_DELETE) {
+        snprintf(j->err, sizeof(j->err), "cannot write to table %s: %s", t->name, t->bad_name);
+        return 1;
+    }
     if (!t->exists) {
         if (op == JDBC_OP_DELETE)
             return JDBC_OK; /* nothing to delete */
@@ -581,6 +636,10 @@ static int table_fit(struct jdbc_task *j, struct jdbc_table *t, struct jdbc_fiel
         for (int i = 0; i < fs->n; i++) {
             if (fs->f[i].type == JT_NONE)
                 continue;
+            if (field_name_bad(j, t, &fs->f[i])) {
+                jdbc_buf_free(&sql);
+                return 1;
+            }
             if (n++)
                 jdbc_buf_add(&sql, ",", 1);
             col_def(j, &sql, &fs->f[i]);
@@ -621,6 +680,10 @@ static int table_fit(struct jdbc_task *j, struct jdbc_table *t, struct jdbc_fiel
                          f->name);
                 return 1;
             }
+            if (field_name_bad(j, t, f)) {
+                rc = 1;
+                break;
+            }
             sql.len = 0;
             jdbc_buf_printf(&sql, "ALTER TABLE %s ADD %s", t->qname,
                             j->url.dialect == JDBC_PG ? "COLUMN " : "");
@@ -628,12 +691,15 @@ static int table_fit(struct jdbc_task *j, struct jdbc_table *t, struct jdbc_fiel
             nf.optional = 1;
             nf.is_pk = 0;
             col_def(j, &sql, &nf);
+            j->err[0] = 0;
             rc = table_ddl(j, t, sql.p);
             if (rc)
                 break;
             if (col_find(j, t, f->name) < 0) {
-                snprintf(j->err, sizeof(j->err), "adding column '%s' to %s failed", f->name,
-                         t->name);
+                char why[512];
+                snprintf(why, sizeof(why), "%.400s", j->err); /* the DDL's error, if any */
+                snprintf(j->err, sizeof(j->err), "adding column '%s' to %s failed%s%s", f->name,
+                         t->name, why[0] ? ": " : "", why);
                 rc = JDBC_E_OTHER;
                 break;
             }

@@ -111,8 +111,18 @@ int jdbc_buf_int(struct jdbc_buf *b, long long v); /* decimal, without printf's 
 void jdbc_buf_free(struct jdbc_buf *b);
 
 /* ---- SQL text (jdbc_sql.c) ---- */
-/* Appends name quoted for the dialect ("a""b" / `a``b`), or as it is when quote = 0. */
+/* Appends name quoted for the dialect ("a""b" / `a``b`), or as it is when quote = 0
+ * (quote.sql.identifiers=never) and it is plain. A name from a record is data: unquoted, a
+ * field named "b int; DROP TABLE t; --" would run as SQL. */
 int jdbc_sql_ident(struct jdbc_buf *b, enum jdbc_dialect d, int quote, const char *name);
+/* name is a letter or _, then letters, digits, _ or $ (ASCII): SQL takes it unquoted, and
+ * Postgres folds it to lower case. */
+int jdbc_ident_plain(const char *name);
+int jdbc_ident_plain_n(const char *s, size_t n); /* the same of s[n] */
+/* 0 when name can be a table or column name of the dialect as it is; otherwise -1, with why
+ * ("is empty", "is 70 bytes long, ...") written to why[n]. Postgres would silently truncate a
+ * long name (so the column would never be found under its full name), MySQL refuses it. */
+int jdbc_ident_check(enum jdbc_dialect d, const char *name, char *why, size_t n);
 /* Expands ${topic} in fmt. Returns malloc'd text. */
 char *jdbc_table_name(const char *fmt, const char *topic);
 /* Splits a formatted table name into schema (may be NULL) and table: a '.' that comes from the
@@ -161,6 +171,7 @@ struct jdbc_table {
     char *qname;  /* quoted, qualified */
     int loaded;   /* metadata read from the database */
     int exists;
+    char *bad_name; /* why the table's name cannot be used (jdbc_ident_check), or NULL */
     struct jdbc_column *cols;
     int ncols, capcols;
     void *stmts; /* backend cache, freed by the backend's stmt_clear */

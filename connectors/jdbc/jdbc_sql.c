@@ -54,9 +54,25 @@ void jdbc_buf_free(struct jdbc_buf *b)
     memset(b, 0, sizeof(*b));
 }
 
+int jdbc_ident_plain_n(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i && ((c >= '0' && c <= '9') || c == '$'))))
+            return 0;
+    }
+    return n > 0;
+}
+
+int jdbc_ident_plain(const char *name)
+{
+    return jdbc_ident_plain_n(name, strlen(name));
+}
+
 int jdbc_sql_ident(struct jdbc_buf *b, enum jdbc_dialect d, int quote, const char *name)
 {
-    if (!quote)
+    if (!quote && jdbc_ident_plain(name))
         return jdbc_buf_str(b, name);
     char q = d == JDBC_PG ? '"' : '`';
     size_t n = strlen(name);
@@ -73,6 +89,35 @@ int jdbc_sql_ident(struct jdbc_buf *b, enum jdbc_dialect d, int quote, const cha
     b->len = (size_t)(w - b->p);
     b->p[b->len] = 0;
     return 0;
+}
+
+/* Postgres's NAMEDATALEN - 1, and MySQL's limit in characters (Identifier Length Limits). */
+#define PG_NAME_MAX 63
+#define MYSQL_NAME_MAX 64
+
+int jdbc_ident_check(enum jdbc_dialect d, const char *name, char *why, size_t n)
+{
+    size_t len = strlen(name), chars = 0;
+    int astral = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        chars += (c & 0xC0) != 0x80;
+        astral |= c >= 0xF0; /* a 4-byte UTF-8 sequence: beyond U+FFFF */
+    }
+    if (!len)
+        snprintf(why, n, "is empty");
+    else if (d == JDBC_PG && len > PG_NAME_MAX)
+        snprintf(why, n, "is %zu bytes long, and Postgres cuts names to %d bytes", len,
+                 PG_NAME_MAX);
+    else if (d == JDBC_MYSQL && chars > MYSQL_NAME_MAX)
+        snprintf(why, n, "is %zu characters long, and MySQL allows %d", chars, MYSQL_NAME_MAX);
+    else if (d == JDBC_MYSQL && name[len - 1] == ' ')
+        snprintf(why, n, "ends with a space, which MySQL does not allow");
+    else if (d == JDBC_MYSQL && astral)
+        snprintf(why, n, "holds a character beyond U+FFFF, which MySQL does not allow in names");
+    else
+        return 0;
+    return -1;
 }
 
 /* Appends fmt[from..to) with ${topic} expanded. */

@@ -433,6 +433,67 @@ def test_refused_rows_go_to_the_dead_letter_queue_with_tolerance_all(db, dev_kaf
     assert w.status("tolerant")["tasks"][0]["state"] == "RUNNING"
 
 
+def test_names_no_column_or_table_can_have_are_rejected_at_once(db, dev_kafka, worker_factory):
+    """Postgres cuts names to 63 bytes (the column would then never be found by its full name,
+    and every retry would add it again); MySQL refuses over 64 characters, a trailing space
+    and characters beyond U+FFFF. Such a record is rejected like a refused row: to the DLQ
+    with tolerance all, else the task fails at once, not after max.retries of DDL."""
+    w = worker_factory(dev_kafka.bootstrap)
+    long_topic = "t" * 70
+    one_partition(dev_kafka, "names_t", "names_dead", long_topic)
+    sink(w, db, "names", f"names_t,{long_topic}", auto_create=True, auto_evolve=True,
+         errors_tolerance="all", **{"errors.deadletterqueue.topic.name": "names_dead",
+                                    "errors.deadletterqueue.context.headers.enable": "true"})
+    bad = [{"id": 2, "f" * 70: 1}, {"id": 3, "": 1}]
+    if db.kind == "mariadb":
+        bad += [{"id": 4, "trailing ": 1}, {"id": 5, "cow🐄": 1}]
+    ok_wide = {"id": 6, "g" * 60: 1}  # within both limits
+    harness.produce(dev_kafka.bootstrap, "names_t", [{"id": 1}, *bad, ok_wide, {"id": 7}])
+    wait_rows(db, "SELECT id FROM names_t ORDER BY id", [(1,), (6,), (7,)])
+    harness.produce(dev_kafka.bootstrap, long_topic, [{"id": 8}])
+    dead = harness.consume_all(dev_kafka.bootstrap, "names_dead", len(bad) + 1)
+    msgs = {json.loads(m.value())["id"]: dict(m.headers())["__connect.errors.exception.message"]
+            .decode() for m in dead}
+    assert sorted(msgs) == [b["id"] for b in bad] + [8]
+    limit = "Postgres cuts names to 63 bytes" if db.kind == "postgres" else "MySQL allows 64"
+    assert f"field '{'f' * 70}' cannot be a column of table names_t" in msgs[2]
+    assert limit in msgs[2] and "ReplaceField" in msgs[2]
+    assert "field '' cannot be a column of table names_t: its name is empty" in msgs[3]
+    if db.kind == "mariadb":
+        assert "ends with a space" in msgs[4] and "beyond U+FFFF" in msgs[5]
+    assert f"the name '{long_topic}' (from table.name.format)" in msgs[8] and limit in msgs[8]
+    assert db.columns("names_t").keys() == {"id", "g" * 60}
+    assert w.status("names")["tasks"][0]["state"] == "RUNNING"
+
+    one_partition(dev_kafka, "names_strict")
+    sink(w, db, "strict_names", "names_strict", auto_create=True)
+    harness.produce(dev_kafka.bootstrap, "names_strict", [{"id": 1, "h" * 70: 1}])
+    trace = failed_trace(w, "strict_names", timeout=10)  # max.retries x 3 s would be 30 s
+    assert "topic names_strict, partition 0, offset 0" in trace and limit in trace
+
+
+def test_unquoted_identifiers_fold_and_never_run_a_field_name_as_sql(db, dev_kafka,
+                                                                    worker_factory):
+    """quote.sql.identifiers=never leaves plain names unquoted (Postgres folds HeartRate to
+    heartrate, and later records must find that column), but a name that is not plain is
+    still quoted: unquoted, this field would create a table of its own."""
+    w = worker_factory(dev_kafka.bootstrap)
+    evil = "b int; CREATE TABLE pwned (x int); --"
+    one_partition(dev_kafka, "Unq")
+    sink(w, db, "unq", "Unq", auto_create=True, auto_evolve=True,
+         **{"quote.sql.identifiers": "never"})
+    recs = [{"id": 1}, {"id": 2, "HeartRate": 70, evil: "e"}, {"id": 3, "HeartRate": 71},
+            {"id": 4, "HeartRate": 72, evil: "f"}]
+    harness.produce(dev_kafka.bootstrap, "Unq", recs)
+    table = "unq" if db.kind == "postgres" else "Unq"
+    hr = "heartrate" if db.kind == "postgres" else "HeartRate"
+    wait_rows(db, f"SELECT id, {db.q(hr)}, {db.q(evil)} FROM {db.q(table)} ORDER BY id",
+              [(1, None, None), (2, 70, "e"), (3, 71, None), (4, 72, "f")])
+    assert db.columns(table).keys() == {"id", hr, evil}
+    assert db.rows("SELECT 1 FROM pwned") is None
+    assert w.status("unq")["tasks"][0]["state"] == "RUNNING"
+
+
 @pytest.mark.parametrize("bad,eos", [(7, False), (4321, True), (12345, False)],
                          ids=["early_at_least_once", "late_exactly_once", "at_the_row_limit"])
 def test_a_refused_row_in_a_copy_spanning_puts_costs_only_itself(db, dev_kafka,

@@ -30,11 +30,28 @@ static void mysql_quotes_with_backticks(void **state)
     jdbc_buf_free(&b);
 }
 
-static void quote_never_keeps_names_as_they_are(void **state)
+static void quote_never_keeps_plain_names_as_they_are(void **state)
 {
     struct jdbc_buf b = {0};
     jdbc_sql_ident(&b, JDBC_PG, 0, "Vitals");
-    assert_string_equal(b.p, "Vitals");
+    jdbc_sql_ident(&b, JDBC_MYSQL, 0, "_heart_rate$2");
+    assert_string_equal(b.p, "Vitals_heart_rate$2");
+    jdbc_buf_free(&b);
+}
+
+static void quote_never_still_quotes_names_that_are_not_plain(void **state)
+{
+    struct jdbc_buf b = {0};
+    jdbc_sql_ident(&b, JDBC_PG, 0, "b int; DROP TABLE t; --");
+    assert_string_equal(b.p, "\"b int; DROP TABLE t; --\"");
+    b.len = 0;
+    jdbc_sql_ident(&b, JDBC_MYSQL, 0, "heart-rate");
+    assert_string_equal(b.p, "`heart-rate`");
+    b.len = 0;
+    jdbc_sql_ident(&b, JDBC_PG, 0, "2x");
+    jdbc_sql_ident(&b, JDBC_PG, 0, "\xc3\xa9");
+    jdbc_sql_ident(&b, JDBC_PG, 0, "");
+    assert_string_equal(b.p, "\"2x\"\"\xc3\xa9\"\"\"");
     jdbc_buf_free(&b);
 }
 
@@ -225,12 +242,40 @@ static void chunks_are_full_or_powers_of_two(void **state)
     assert_int_equal(n, 6); /* 512+256+128+64+32+8 */
 }
 
+static void names_past_the_dialects_limits_are_refused(void **state)
+{
+    char why[160], name[80];
+    memset(name, 'a', 63);
+    name[63] = 0;
+    assert_int_equal(jdbc_ident_check(JDBC_PG, name, why, sizeof(why)), 0);
+    strcpy(name + 63, "b"); /* 64 bytes: Postgres would cut the b */
+    assert_int_equal(jdbc_ident_check(JDBC_PG, name, why, sizeof(why)), -1);
+    assert_string_equal(why, "is 64 bytes long, and Postgres cuts names to 63 bytes");
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, name, why, sizeof(why)), 0);
+    /* MySQL counts characters: 32 two-byte ones are 64 bytes but within its 64 */
+    name[0] = 0;
+    for (int i = 0; i < 32; i++)
+        strcat(name, "\xc3\xa9");
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, name, why, sizeof(why)), 0);
+    assert_int_equal(jdbc_ident_check(JDBC_PG, name, why, sizeof(why)), -1);
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, "", why, sizeof(why)), -1);
+    assert_string_equal(why, "is empty");
+    assert_int_equal(jdbc_ident_check(JDBC_PG, "", why, sizeof(why)), -1);
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, "a ", why, sizeof(why)), -1);
+    assert_string_equal(why, "ends with a space, which MySQL does not allow");
+    assert_int_equal(jdbc_ident_check(JDBC_PG, "a ", why, sizeof(why)), 0);
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, "cow\xf0\x9f\x90\x84", why, sizeof(why)), -1);
+    assert_int_equal(jdbc_ident_check(JDBC_PG, "cow\xf0\x9f\x90\x84", why, sizeof(why)), 0);
+    assert_int_equal(jdbc_ident_check(JDBC_MYSQL, "x\"; DROP TABLE t; --", why, sizeof(why)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(postgres_quotes_double_the_quote_char),
         cmocka_unit_test(mysql_quotes_with_backticks),
-        cmocka_unit_test(quote_never_keeps_names_as_they_are),
+        cmocka_unit_test(quote_never_keeps_plain_names_as_they_are),
+        cmocka_unit_test(quote_never_still_quotes_names_that_are_not_plain),
         cmocka_unit_test(table_format_expands_every_topic_token),
         cmocka_unit_test(dot_of_the_format_separates_schema_dot_of_topic_does_not),
         cmocka_unit_test(copy_escape_handles_backslash_tab_newline_cr),
@@ -246,6 +291,7 @@ int main(void)
         cmocka_unit_test(delete_matches_keys),
         cmocka_unit_test(copy_names_the_columns),
         cmocka_unit_test(chunks_are_full_or_powers_of_two),
+        cmocka_unit_test(names_past_the_dialects_limits_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
