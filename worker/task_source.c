@@ -282,6 +282,7 @@ static int src_produce(struct src *s, struct cd_record *r)
         rd_kafka_poll(s->producer, 50); /* backpressure: wait for room */
         src_drain_acked(s);
     }
+    free(k); /* librdkafka copies the key; RD_KAFKA_MSG_F_FREE hands it the value only */
     src_enqueue(s, f);
     return 0;
 }

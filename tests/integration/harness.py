@@ -50,6 +50,17 @@ def _stop_process(p, sig=signal.SIGTERM, timeout=15):
         return p.wait(5)
 
 
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_check(log, what):
+    """Raises AssertionError with the first ASan/LSan/UBSan report in log (a process's output)."""
+    for marker in SANITIZER_REPORTS:
+        i = log.find(marker)
+        if i >= 0:
+            raise AssertionError(f"{what} reported {marker!r}:\n{log[max(0, i - 200):i + 6000]}")
+
+
 class DevKafka:
     """`connectd dev-kafka` as its own process; fault commands go to its stdin."""
 
@@ -123,7 +134,10 @@ class Worker:
 
     def start(self, wait=True):
         self.log = open(self.log_path, "a")
-        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1")
+        # A sanitized binary (CONNECTD_BIN=build/asan/connectd) reports leaks when it exits
+        # on SIGTERM; stop() fails the test on any report in the log.
+        env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+                   UBSAN_OPTIONS="print_stacktrace=1")
         self.proc = subprocess.Popen([self.binary, self.mode, self.props] + self.connector_files,
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env)
@@ -144,6 +158,7 @@ class Worker:
     def stop(self):
         rc = _stop_process(self.proc, timeout=30)
         self.log.close()
+        sanitizer_check(self.logs(), "worker")
         return rc
 
     def logs(self):
