@@ -508,6 +508,15 @@ static char *table_name_check(const struct jdbc_task *j, const char *schema, con
     return strdup(msg);
 }
 
+/* Reads t's columns from the database again, dropping those read before. */
+static int table_reload(struct jdbc_task *j, struct jdbc_table *t)
+{
+    for (int i = 0; i < t->ncols; i++)
+        free(t->cols[i].name);
+    t->ncols = 0;
+    return j->be->table_load(j, t);
+}
+
 int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **out)
 {
     struct jdbc_table *t;
@@ -551,10 +560,7 @@ int jdbc_table_get(struct jdbc_task *j, const char *topic, struct jdbc_table **o
         int rc = fly_settle(j, 1); /* the write in flight may still read t's columns */
         if (rc)
             return rc;
-        for (int i = 0; i < t->ncols; i++)
-            free(t->cols[i].name);
-        t->ncols = 0;
-        if ((rc = j->be->table_load(j, t)))
+        if ((rc = table_reload(j, t)))
             return rc;
         t->loaded = 1;
     }
@@ -578,7 +584,7 @@ static int table_ddl(struct jdbc_task *j, struct jdbc_table *t, const char *sql)
         /* another task may have done the same: judge by the metadata */
         task_log(j->t, LOG_WARN, "DDL on %s failed: %s", t->name, j->err);
     }
-    int lrc = j->be->table_load(j, t);
+    int lrc = table_reload(j, t);
     if (lrc)
         return lrc;
     t->loaded = 1;
