@@ -130,8 +130,21 @@ static void list_remove(rd_kafka_topic_partition_list_t *l,
         rd_kafka_topic_partition_list_del(l, rm->elems[i].topic, rm->elems[i].partition);
 }
 
+/* Logs what a rebalance did, as Kafka Connect does ("topic-partition" list). */
+static void log_parts(struct snk *s, const char *what, const rd_kafka_topic_partition_list_t *l)
+{
+    char buf[512];
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < l->cnt && n < sizeof(buf) - 1; i++)
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s-%d", i ? ", " : "", l->elems[i].topic,
+                              l->elems[i].partition);
+    task_log(s->t, LOG_INFO, "%s partitions: %s", what, l->cnt ? buf : "(none)");
+}
+
 static void snk_assign(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+    log_parts(s, "assigned", parts);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
     for (int i = 0; i < l->cnt; i++)
         l->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
@@ -152,6 +165,7 @@ static void work_drop_revoked(struct snk_work *w, const rd_kafka_topic_partition
 
 static void snk_revoke(struct snk *s, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
 {
+    log_parts(s, "revoked", parts);
     s->t->flush_final = 1;
     snk_commit(s, parts);
     s->t->flush_final = 0;

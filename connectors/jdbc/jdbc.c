@@ -834,6 +834,24 @@ int jdbc_batch_place(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
 
 /* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
  * cannot be represented in its column, 2 when out of memory. */
+/* A record with no field that has a column ({} or {"x": null}) is still a row to insert: all
+ * NULL, written as a NULL in the first nullable column. Returns 1 with cols/pks set, or 0 with
+ * j->err saying why the row cannot be written. */
+static int null_row(struct jdbc_task *j, const struct jdbc_table *t, int *cols, int *pks)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (t->cols[i].nullable) {
+            cols[0] = i;
+            pks[0] = 0;
+            return 1;
+        }
+    snprintf(j->err, sizeof(j->err),
+             "the record has no field with a value, and table %s %s", t->name,
+             t->exists ? "has no nullable column to write an empty row to"
+                       : "does not exist yet (a null value shows no column type to create)");
+    return 0;
+}
+
 static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
                      struct jdbc_fields *fs, enum jdbc_op op)
 {
@@ -855,15 +873,19 @@ static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
         pks[n] = fs->f[i].is_pk && j->c.pk_mode != JDBC_PK_NONE;
         nf[n++] = i;
     }
-    if (!n)
-        return JDBC_OK;
+    if (!n && (op != JDBC_OP_WRITE || j->c.insert_mode != JDBC_INSERT))
+        return JDBC_OK; /* nothing to update, no key to delete by */
+    int empty = !n;
+    if (empty && (n = null_row(j, t, cols, pks)) <= 0)
+        return 1;
     struct jdbc_cell cells[n];
     size_t data0 = b->data.len;
     for (int i = 0; i < n; i++) {
         struct jdbc_cell *c = &cells[i];
-        int is_null, binary;
+        int is_null = 1, binary = 0;
         c->off = (uint32_t)b->data.len;
-        if (jdbc_render(&b->data, j->url.dialect, t->cols[cols[i]].type, &fs->f[nf[i]],
+        if (!empty &&
+            jdbc_render(&b->data, j->url.dialect, t->cols[cols[i]].type, &fs->f[nf[i]],
                         j->c.tz_offset_s, &is_null, &binary, j->err, sizeof(j->err))) {
             b->data.len = data0; /* the row is not added */
             return 1;

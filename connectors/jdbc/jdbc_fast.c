@@ -220,8 +220,8 @@ int jdbc_fast_row(struct jdbc_task *j, struct cd_record *r)
     int rc = jdbc_table_get(j, r->topic, &t);
     if (rc)
         return rc;
-    if (!t->exists)
-        return 1;
+    if (!t->exists || t->bad_name)
+        return 1; /* table_fit creates it, or rejects the record */
     struct fast_row row;
     size_t data0 = j->batch.data.len;
     row.n = 0;

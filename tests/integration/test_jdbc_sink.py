@@ -472,6 +472,25 @@ def test_names_no_column_or_table_can_have_are_rejected_at_once(db, dev_kafka, w
     assert "topic names_strict, partition 0, offset 0" in trace and limit in trace
 
 
+def test_a_record_without_values_is_still_a_row(db, dev_kafka, worker_factory):
+    """{} and {"x": null} are events too: in insert mode each is a row of NULLs (they were
+    dropped without a word). Before any value has shown a column type there is no table to put
+    it in, and the task says so instead of dropping it."""
+    w = worker_factory(dev_kafka.bootstrap)
+    one_partition(dev_kafka, "hollow", "hollow_first")
+    sink(w, db, "hollow", "hollow", auto_create=True, auto_evolve=True)
+    harness.produce(dev_kafka.bootstrap, "hollow",
+                    [{"id": 1}, {}, {"never_seen": None}, {"id": None}, {"id": 5}])
+    wait_rows(db, "SELECT id FROM hollow ORDER BY id", [(None,), (None,), (None,), (1,), (5,)]
+              if db.kind == "mariadb" else [(1,), (5,), (None,), (None,), (None,)])
+    assert db.columns("hollow").keys() == {"id"}
+    sink(w, db, "hollow_first", "hollow_first", auto_create=True)
+    harness.produce(dev_kafka.bootstrap, "hollow_first", [{"x": None}])
+    trace = failed_trace(w, "hollow_first", timeout=10)
+    assert "topic hollow_first, partition 0, offset 0" in trace
+    assert "no field with a value, and table hollow_first does not exist yet" in trace
+
+
 def test_unquoted_identifiers_fold_and_never_run_a_field_name_as_sql(db, dev_kafka,
                                                                     worker_factory):
     """quote.sql.identifiers=never leaves plain names unquoted (Postgres folds HeartRate to
