@@ -88,7 +88,7 @@ static void snk_track_topic(struct snk *s, const char *topic)
  * Returns the connector's flush result (CD_ERR_FATAL/CD_ERR_CONFIG fail the task). */
 static int snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *parts)
 {
-    int frc = 0;
+    int frc = 0, commit = 1;
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(8);
     for (int i = 0; i < s->consumed->cnt; i++) {
         rd_kafka_topic_partition_t *e = &s->consumed->elems[i];
@@ -100,16 +100,16 @@ static int snk_commit(struct snk *s, const rd_kafka_topic_partition_list_t *part
         work_release_held(s); /* the sink is done with them, whatever flush says */
         if (frc) {
             task_log(s->t, 1, "flush failed, offsets not committed: %s", s->t->error);
-            offs->cnt = 0;
+            commit = 0;
         }
     }
     /* Records sent to the dead letter queue count as done only once it acknowledged them. */
-    if (offs->cnt && errh_flush(s->errh, 30000)) {
+    if (commit && offs->cnt && errh_flush(s->errh, 30000)) {
         task_log(s->t, 1, "offsets not committed: %s", s->t->error);
-        offs->cnt = 0;
+        commit = 0;
     }
     rd_kafka_topic_partition_list_t *ok = rd_kafka_topic_partition_list_new(offs->cnt + 1);
-    for (int i = 0; i < offs->cnt; i++)
+    for (int i = 0; commit && i < offs->cnt; i++)
         if (offs->elems[i].offset >= 0)
             rd_kafka_topic_partition_list_add(ok, offs->elems[i].topic, offs->elems[i].partition)
                 ->offset = offs->elems[i].offset;
