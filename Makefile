@@ -22,7 +22,7 @@ ASAN_OBJ = $(LIB_SRC:%.c=$(B)/asan/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/%.c=$(B)/tests/%)
 ASAN_BIN = $(UNIT_SRC:tests/%.c=$(B)/asan-tests/%)
 
-.PHONY: all run test bench clean deps unit unit-asan integration asan docs
+.PHONY: all run test bench clean deps unit unit-asan integration integration-asan asan docs
 all: $(B)/connectd
 
 deps:
@@ -65,6 +65,13 @@ unit-asan: $(ASAN_BIN)
 integration: $(B)/connectd $(B)/asan/connectd
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider --durations=15 --timeout=300 --reruns=1 -rR .
 
+# The same tests against the ASan+UBSan binary: a worker whose log holds a sanitizer report
+# (a leak at its SIGTERM exit included) fails its test. Memory bugs of the running worker
+# (a source leaked every record's key) show here and in no unit test.
+integration-asan: $(B)/asan/connectd
+	cd tests/integration && CONNECTD_BIN=$(CURDIR)/$(B)/asan/connectd $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider --durations=5 --timeout=300 --reruns=1 -rR .
+
 test:
 	bash scripts/install-deps.sh
 	$(MAKE) all
@@ -72,6 +79,7 @@ test:
 	$(MAKE) unit
 	$(MAKE) unit-asan
 	$(MAKE) integration
+	$(MAKE) integration-asan
 
 run: deps
 	$(MAKE) all
