@@ -267,8 +267,8 @@ static int add_field(struct fields_ctx *c, json_t *v)
     char num[64];
     if (json_is_null(v) || used_has(c->used, c->path.p, c->path.len))
         return 0;
-    const char *why = unrepresentable(c->path.p, c->path.len);
-    if (why) {
+    const char *why = c->path.len ? unrepresentable(c->path.p, c->path.len) : "is empty";
+    if (why) { /* InfluxDB would refuse the whole point: say why here, before sending it */
         snprintf(c->err, c->errlen, "field name '%s' %s", c->path.p, why);
         return -1;
     }
@@ -652,8 +652,8 @@ static int fast_fields(const struct fast_obj *o, const struct used *used,
         const struct cd_jmember *f = &o->m[i];
         if (f->kind == CDJ_NULL || used_has(used, f->key, f->key_len))
             continue;
-        if (unrepresentable(f->key, f->key_len))
-            return -1;
+        if (!f->key_len || unrepresentable(f->key, f->key_len))
+            return -1; /* the usual path words the error */
         influx_buf_add(out, count++ ? "," : " ", 1);
         influx_escape(out, f->key, f->key_len, INFLUX_ESC_KEY);
         char num[64], *tmp = NULL;

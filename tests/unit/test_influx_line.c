@@ -148,6 +148,9 @@ static void unrepresentable_names_are_errors(void **st)
     assert_non_null(strstr(err, "line break"));
     assert_null(encode(&m, "{\"a\\\\\":1}", 0, err));
     assert_non_null(strstr(err, "backslash"));
+    assert_null(encode(&m, "{\"v\":1,\"\":2}", 0, err));
+    assert_string_equal(err, "field name '' is empty");
+    ASSERT_LINE(&m, "{\"a\":{\"\":1}}", 0, "m a.=1i 0"); /* nested: the name is a. */
     struct influx_map c = {"#x", NULL, 0, NULL};
     assert_null(encode(&c, "{\"a\":1}", 0, err));
     /* a newline inside a string field value is fine: the value is quoted */
@@ -303,6 +306,7 @@ static void fast_path_writes_what_the_usual_path_writes(void **st)
         "{\"patient_id\":\"p\\nq\",\"timestamp\":1,\"v\":1}", /* line break in a tag */
         "{\"patient_id\":\"p\",\"timestamp\":1}",            /* no field */
         "{\"patient_id\":\"p\",\"timestamp\":1,\"a\\\\\":1}", /* escaped key */
+        "{\"patient_id\":\"p\",\"timestamp\":1,\"\":1}",     /* empty key */
         "[1]", "{\"timestamp\":1,\"v\":1", "\"text\"",
     };
     for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
