@@ -1,10 +1,12 @@
-"""Hostile records into every kind of sink at once, with errors.tolerance=all: garbage bytes,
-broken JSON, wrong schema envelopes, numbers past int64 and double, odd and overlong field
-names, nested values, long strings, tombstones (about 1.6 MB in all: the embedded broker keeps
-5 MB of a partition). No task fails, the worker keeps serving, and
-every record is accounted for in the JDBC sinks: a row, a dead letter, or a tombstone (skipped,
-delete.enabled is off). Run against the ASan binary (CONNECTD_BIN=build/asan/connectd), the
-harness also fails the test on any sanitizer report of the worker, leaks included."""
+"""Hostile records into every kind of sink at once (FileStream, JDBC on Postgres and
+MariaDB, InfluxDB, Snowflake), with errors.tolerance=all: garbage bytes, broken JSON, wrong
+schema envelopes, numbers past int64 and double, odd and overlong field names, nested values,
+long strings, tombstones (about 1.6 MB in all: the embedded broker keeps 5 MB of a partition).
+No task fails, the worker keeps serving, and every record is accounted for in the JDBC sinks
+(a row, a dead letter, or a tombstone skipped as delete.enabled is off) and in Snowflake (a row,
+tombstones too, or a dead letter). Run against the ASan binary
+(CONNECTD_BIN=build/asan/connectd), the harness also fails the test on any sanitizer report of
+the worker, leaks included."""
 import json
 import random
 
@@ -63,7 +65,7 @@ def rows(db, sql):
 
 
 def test_hostile_records_never_fail_a_sink_and_every_one_is_accounted_for(
-        postgres, mariadb, influxdb, dev_kafka, worker_factory, tmp_path):
+        postgres, mariadb, influxdb, snowflake_emu, dev_kafka, worker_factory, tmp_path):
     rnd = random.Random(20261202)
     values = [hostile_record(rnd) for _ in range(N)]
     w = worker_factory(dev_kafka.bootstrap)
@@ -84,6 +86,13 @@ def test_hostile_records_never_fail_a_sink_and_every_one_is_accounted_for(
     sinks["influx"] = {"connector.class": "io.connectd.influxdb.InfluxDbSinkConnector",
                        "influxdb.url": influxdb.url, "influxdb.db": "hostile",
                        "measurement.name.format": "m"}
+    sinks["snowflake"] = {
+        "connector.class": "com.snowflake.kafka.connector.SnowflakeSinkConnector",
+        "snowflake.url.name": snowflake_emu.url,
+        "snowflake.account.name": snowflake_emu.account.lower(),
+        "snowflake.user.name": "kafka_user", "snowflake.private.key": snowflake_emu.private_pem,
+        "snowflake.database.name": "INGEST", "snowflake.schema.name": "INGEST",
+        "snowflake.role.name": "INGEST", "buffer.flush.time": "1"}
     dev_kafka.command("topic hostile 1")
     for name, conf in sinks.items():
         dev_kafka.command(f"topic dead-{name} 1")
@@ -113,6 +122,10 @@ def test_hostile_records_never_fail_a_sink_and_every_one_is_accounted_for(
                          dead_letters(dev_kafka.bootstrap, f"dead-{name}"), tombstones)
                   for name in jdbc}
         assert last == {name: N for name in jdbc}, detail
+    # Snowflake takes any JSON value (and a tombstone as an empty row): a row or a dead letter
+    harness.wait_until(lambda: len(snowflake_emu.rows("INGEST.INGEST.HOSTILE"))
+                       + dead_letters(dev_kafka.bootstrap, "dead-snowflake") == N, 30, 0.5,
+                       "every record a Snowflake row or a dead letter")
     for name in sinks:
         task = w.status(name)["tasks"][0]
         assert task["state"] == "RUNNING", (name, task.get("trace"))
