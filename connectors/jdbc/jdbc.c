@@ -466,12 +466,7 @@ static int col_is(const struct jdbc_task *j, const char *col, const char *name)
         return !strcasecmp(col, name);
     if (!strcmp(col, name))
         return 1;
-    if (j->c.quote || !jdbc_ident_plain(name))
-        return 0;
-    for (; *name; col++, name++)
-        if (*col != (*name >= 'A' && *name <= 'Z' ? *name + 32 : *name))
-            return 0;
-    return *col == '\0';
+    return !j->c.quote && jdbc_ident_folded_is(col, name, strlen(name));
 }
 
 /* Column index of name in t, -1 when missing; hint is where to look first. */
@@ -832,8 +827,6 @@ int jdbc_batch_place(struct jdbc_task *j, struct jdbc_table *t, struct cd_record
     return 0;
 }
 
-/* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
- * cannot be represented in its column, 2 when out of memory. */
 /* A record with no field that has a column ({} or {"x": null}) is still a row to insert: all
  * NULL, written as a NULL in the first nullable column. Returns 1 with cols/pks set, or 0 with
  * j->err saying why the row cannot be written. */
@@ -852,6 +845,8 @@ static int null_row(struct jdbc_task *j, const struct jdbc_table *t, int *cols, 
     return 0;
 }
 
+/* Adds record r (fields fs) as a row of table t. Returns JDBC_OK, 1 with j->err when a value
+ * cannot be represented in its column, 2 when out of memory. */
 static int batch_add(struct jdbc_task *j, struct jdbc_table *t, struct cd_record *r,
                      struct jdbc_fields *fs, enum jdbc_op op)
 {

@@ -119,6 +119,9 @@ int jdbc_sql_ident(struct jdbc_buf *b, enum jdbc_dialect d, int quote, const cha
  * Postgres folds it to lower case. */
 int jdbc_ident_plain(const char *name);
 int jdbc_ident_plain_n(const char *s, size_t n); /* the same of s[n] */
+/* name (a column's, NUL-ended) is s[n] lowered, and s is plain: the column an unquoted s made
+ * in Postgres. */
+int jdbc_ident_folded_is(const char *name, const char *s, size_t n);
 /* 0 when name can be a table or column name of the dialect as it is; otherwise -1, with why
  * ("is empty", "is 70 bytes long, ...") written to why[n]. Postgres would silently truncate a
  * long name (so the column would never be found under its full name), MySQL refuses it. */

@@ -31,16 +31,6 @@ static unsigned char tolower_ascii(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
-/* name equals s[n] lowered, and s is plain (jdbc_ident_plain): what an unquoted name became
- * in Postgres. */
-static int folded_is(const char *name, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] != tolower_ascii((unsigned char)s[i]))
-            return 0; /* also at name's NUL, as s has none */
-    return name[n] == '\0' && jdbc_ident_plain_n(s, n);
-}
-
 /* name (a column's, NUL-ended) is the column of the n bytes at s (a JSON key: no NUL), as
  * col_is in jdbc.c decides: MySQL's names ignore case, and Postgres folds unquoted names. A
  * loop, not strncmp: names are short and this runs for every field. */
@@ -50,9 +40,9 @@ static int name_is(const struct jdbc_task *j, const char *name, const char *s, s
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)name[i], b = (unsigned char)s[i];
         if (a != b && (!fold || tolower_ascii(a) != tolower_ascii(b)))
-            return !fold && !j->c.quote && folded_is(name, s, n); /* also at name's NUL */
+            return !fold && !j->c.quote && jdbc_ident_folded_is(name, s, n);
     }
-    return name[n] == '\0' || (!fold && !j->c.quote && folded_is(name, s, n));
+    return name[n] == '\0' || (!fold && !j->c.quote && jdbc_ident_folded_is(name, s, n));
 }
 
 static int list_has(char *const *l, int n, const char *s, size_t len)

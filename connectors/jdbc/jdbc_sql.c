@@ -70,6 +70,16 @@ int jdbc_ident_plain(const char *name)
     return jdbc_ident_plain_n(name, strlen(name));
 }
 
+int jdbc_ident_folded_is(const char *name, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((unsigned char)name[i] != (c >= 'A' && c <= 'Z' ? c + 32 : c))
+            return 0; /* also at name's NUL, as s has none */
+    }
+    return name[n] == '\0' && jdbc_ident_plain_n(s, n);
+}
+
 int jdbc_sql_ident(struct jdbc_buf *b, enum jdbc_dialect d, int quote, const char *name)
 {
     if (!quote && jdbc_ident_plain(name))
